@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Single-shot I/O on the worker's ring with kernel-side cancellation. */
+#include "io.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ring.h"
+#include "worker.h"
+
+/* Asks the kernel to cancel the operation whose user_data is w; the wait
+ * ends when the operation's own completion arrives. */
+static void io_abort(cr__wait *w, int reason)
+{
+	(void)reason;
+	struct io_uring_sqe *sqe = cr__ring_sqe(w->task->worker);
+	sqe->opcode = IORING_OP_ASYNC_CANCEL;
+	sqe->fd = -1;
+	sqe->addr = (uint64_t)(uintptr_t)w;
+	sqe->user_data = CR__UD_IGNORE;
+}
+
+int cr__io_wait(const struct io_uring_sqe *tmpl)
+{
+	cr__worker *wk = cr__self();
+	if (!wk || !wk->current)
+		return -EPERM;
+	int r = cr__wait_prepare();
+	if (r)
+		return r;
+	cr__wait w;
+	cr__wait_init(&w, io_abort);
+	w.io = 1;
+	struct io_uring_sqe *sqe = cr__ring_sqe(wk);
+	memcpy(sqe, tmpl, sizeof(*sqe));
+	sqe->user_data = (uint64_t)(uintptr_t)&w;
+	return cr__wait_park(&w);
+}
+
+int cr_nop(void)
+{
+	struct io_uring_sqe sqe;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_NOP;
+	sqe.fd = -1;
+	return cr__io_wait(&sqe);
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The only file that calls liburing: ring setup with fallbacks, SQE slots, submit and reap. */
+#include "ring.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "worker.h"
+
+struct cr__ring {
+	struct io_uring uring; /* liburing's ring */
+	unsigned flags;        /* setup flags that were accepted */
+};
+
+/* Setup flag sets, best first; each later one drops what an older kernel refuses. */
+static const unsigned flag_sets[] = {
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+	IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+	IORING_SETUP_SUBMIT_ALL,
+	0,
+};
+
+static int read_sysctl_int(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int v = -1;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Writes a sentence naming the likely cause of a failed io_uring_setup. */
+static void explain(int err, char *why, size_t len)
+{
+	int disabled = read_sysctl_int("/proc/sys/kernel/io_uring_disabled");
+	struct rlimit rl = {0, 0};
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	if (disabled == 2)
+		snprintf(why, len, "io_uring is disabled by sysctl kernel.io_uring_disabled=2");
+	else if (disabled == 1 && err == -EPERM)
+		snprintf(why, len, "io_uring is restricted by sysctl kernel.io_uring_disabled=1 "
+				   "(only members of kernel.io_uring_group may use it)");
+	else if (err == -ENOSYS)
+		snprintf(why, len, "io_uring_setup is not available (ENOSYS): kernel built without "
+				   "io_uring, or a seccomp filter (container runtime) blocks it");
+	else if (err == -EPERM)
+		snprintf(why, len, "io_uring_setup was refused (EPERM): a seccomp filter, LSM "
+				   "policy or sysctl forbids io_uring for this process");
+	else if (err == -ENOMEM)
+		snprintf(why, len, "io_uring_setup ran out of memory (ENOMEM): RLIMIT_MEMLOCK is "
+				   "%llu bytes, too low for the ring on kernels before 5.12; raise it "
+				   "(ulimit -l) or use fewer entries",
+			 (unsigned long long)rl.rlim_cur);
+	else if (err == -EMFILE || err == -ENFILE)
+		snprintf(why, len, "io_uring_setup could not get a file descriptor (%s)",
+			 strerror(-err));
+	else
+		snprintf(why, len, "io_uring_setup failed: %s", strerror(-err));
+}
+
+int cr__ring_open(struct cr__ring **out, const cr_config *cfg, char *why, size_t whylen)
+{
+	struct cr__ring *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(why, whylen, "out of memory allocating the ring");
+		return -ENOMEM;
+	}
+	int err = -EINVAL;
+	for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
+		struct io_uring_params p;
+		memset(&p, 0, sizeof(p));
+		p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
+		if (cfg->no_defer_taskrun && (p.flags & IORING_SETUP_DEFER_TASKRUN))
+			continue;
+		p.cq_entries = cfg->cq_entries;
+		err = io_uring_queue_init_params(cfg->sq_entries, &r->uring, &p);
+		if (err == 0) {
+			r->flags = p.flags;
+			break;
+		}
+		if (err != -EINVAL)
+			break;
+	}
+	if (err) {
+		explain(err, why, whylen);
+		free(r);
+		return err;
+	}
+	/* A registered ring fd saves an fget/fput per io_uring_enter; optional. */
+	(void)io_uring_register_ring_fd(&r->uring);
+	*out = r;
+	return 0;
+}
+
+void cr__ring_close(struct cr__ring *r)
+{
+	if (!r)
+		return;
+	io_uring_queue_exit(&r->uring);
+	free(r);
+}
+
+unsigned cr__ring_unsubmitted(const struct cr__ring *r)
+{
+	return io_uring_sq_ready(&r->uring);
+}
+
+unsigned cr__ring_setup_flags(const struct cr__ring *r)
+{
+	return r->flags;
+}
+
+static void dispatch(struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	if (ud == CR__UD_IGNORE)
+		return;
+	if (ud & CR__UD_HANDLER) {
+		cr__cqe_handler *h = (cr__cqe_handler *)(uintptr_t)(ud & ~(uint64_t)CR__UD_HANDLER);
+		h->fn(h, cqe->res, cqe->flags);
+		return;
+	}
+	cr__wake((cr__wait *)(uintptr_t)ud, cqe->res);
+}
+
+/* Dispatches every CQE in the ring, flushing kernel-side overflow too.
+ * Returns the number dispatched. */
+static unsigned reap(cr__worker *w)
+{
+	struct io_uring *u = &w->ring->uring;
+	unsigned total = 0;
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		io_uring_for_each_cqe(u, head, cqe)
+		{
+			dispatch(cqe);
+			n++;
+		}
+		io_uring_cq_advance(u, n);
+		total += n;
+		if (!io_uring_cq_has_overflow(u))
+			break;
+		w->stats.enter_calls++;
+		io_uring_get_events(u); /* moves overflowed CQEs into the ring */
+	}
+	w->stats.cqes += total;
+	return total;
+}
+
+/* Submits what is queued; on pushback (-EBUSY/-EAGAIN) reaps and retries. */
+static void submit_pending(cr__worker *w)
+{
+	struct io_uring *u = &w->ring->uring;
+	while (io_uring_sq_ready(u)) {
+		w->stats.enter_calls++;
+		int r = io_uring_submit(u);
+		if (r > 0) {
+			w->stats.sqes_submitted += (unsigned)r;
+			continue;
+		}
+		if (r == -EINTR)
+			continue;
+		reap(w);
+		if (r != -EBUSY && r != -EAGAIN && r != 0)
+			break; /* e.g. -EBADR: the ring is unusable; completions tell the rest */
+	}
+}
+
+struct io_uring_sqe *cr__ring_sqe(cr__worker *w)
+{
+	struct io_uring *u = &w->ring->uring;
+	struct io_uring_sqe *sqe;
+	while (!(sqe = io_uring_get_sqe(u)))
+		submit_pending(w);
+	memset(sqe, 0, sizeof(*sqe));
+	return sqe;
+}
+
+unsigned cr__ring_poll(cr__worker *w, int wait, uint64_t deadline_ns)
+{
+	struct io_uring *u = &w->ring->uring;
+	unsigned pending = io_uring_sq_ready(u);
+	int r;
+	w->stats.enter_calls++;
+	if (!wait) {
+		r = io_uring_submit_and_get_events(u);
+	} else if (deadline_ns == UINT64_MAX) {
+		r = io_uring_submit_and_wait(u, 1);
+	} else {
+		uint64_t now = cr_now_ns();
+		uint64_t rel = deadline_ns > now ? deadline_ns - now : 0;
+		struct __kernel_timespec ts = {.tv_sec = (long long)(rel / 1000000000u),
+					       .tv_nsec = (long long)(rel % 1000000000u)};
+		struct io_uring_cqe *cqe;
+		r = io_uring_submit_and_wait_timeout(u, &cqe, 1, &ts, NULL);
+	}
+	if (r >= 0 || r == -ETIME || r == -EINTR)
+		w->stats.sqes_submitted += pending - io_uring_sq_ready(u);
+	else if (r == -EBUSY || r == -EAGAIN)
+		reap(w); /* completions must be consumed before the kernel takes more */
+	unsigned n = reap(w);
+	if (io_uring_sq_ready(u) && (r == -EBUSY || r == -EAGAIN))
+		submit_pending(w);
+	return n;
+}

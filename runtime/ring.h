@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* The runtime's only door to io_uring: ring setup, SQE slots, submission and completion dispatch. */
+#ifndef CORING_RING_H
+#define CORING_RING_H
+
+#include <coring/runtime.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct io_uring_sqe;
+struct cr__worker;
+struct cr__ring;
+
+/* Marks a user_data value as a cr__cqe_handler (bit 0) rather than a cr__wait. */
+#define CR__UD_HANDLER 1u
+/* user_data of operations whose completion is ignored (e.g. cancel requests). */
+#define CR__UD_IGNORE 0u
+
+/* Receives completions for operations that are not one task's wait (multishot, doorbells). */
+typedef struct cr__cqe_handler {
+	void (*fn)(struct cr__cqe_handler *h, int res, uint32_t flags); /* called per CQE */
+} cr__cqe_handler;
+
+/* Creates a ring for the calling thread with the best flags this kernel
+ * accepts.  On failure writes a sentence naming the cause into why.
+ * Returns 0 or -errno. */
+int cr__ring_open(struct cr__ring **out, const cr_config *cfg, char *why, size_t whylen);
+
+/* Destroys the ring (the kernel cancels what is in flight).  Returns nothing. */
+void cr__ring_close(struct cr__ring *r);
+
+/* Returns a zeroed SQE of the worker's ring; if the SQ is full, submits
+ * first (reaping completions if the kernel pushes back).  Never NULL. */
+struct io_uring_sqe *cr__ring_sqe(struct cr__worker *w);
+
+/* Submits pending SQEs and reaps completions.  If wait is set, blocks until a
+ * completion arrives or until the absolute monotonic time deadline_ns
+ * (UINT64_MAX = no timeout).  Returns the number of CQEs dispatched. */
+unsigned cr__ring_poll(struct cr__worker *w, int wait, uint64_t deadline_ns);
+
+/* Returns the number of SQEs prepared but not yet submitted. */
+unsigned cr__ring_unsubmitted(const struct cr__ring *r);
+
+/* Returns the io_uring setup flags in use. */
+unsigned cr__ring_setup_flags(const struct cr__ring *r);
+
+#endif

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* The worker loop: poll the ring, fire due timers, run the ready snapshot; and the switches. */
+#include <errno.h>
+
+#include "fiber.h"
+#include "ring.h"
+#include "worker.h"
+
+_Thread_local cr__worker *cr__tls_worker;
+
+void cr__sched_ready(cr__worker *w, cr_task *t)
+{
+	t->state = CR__TASK_READY;
+	cr__runq_push(&w->ready, &t->run);
+}
+
+/* Bottom of t's stack region (above the guard page). */
+static void *stack_lo(const cr__worker *w, const cr_task *t)
+{
+	return (char *)t->slot + w->stacks.page;
+}
+
+/* Usable bytes of t's stack region (below the control block). */
+static size_t stack_len(const cr__worker *w, const cr_task *t)
+{
+	return (size_t)((const char *)t - (const char *)stack_lo(w, t));
+}
+
+static void resume_task(cr__worker *w, cr_task *t)
+{
+	w->current = t;
+	t->state = CR__TASK_RUNNING;
+	w->stats.switches++;
+	cr__asan_start(&w->sched_fake_stack, stack_lo(w, t), stack_len(w, t));
+	cr__tsan_switch(t->tsan_fiber);
+	cr__ctx_switch(&w->sched_ctx, &t->ctx);
+	cr__asan_finish(w->sched_fake_stack, NULL, NULL);
+	w->current = NULL;
+	if (w->stacks.guard_mode != CR__GUARD_MADVISE)
+		cr__overflow_check_canary(w, t);
+	if (w->exiting == t) {
+		w->exiting = NULL;
+		cr__asan_unpoison(stack_lo(w, t), stack_len(w, t));
+		if (t->detached)
+			cr__task_reap(t);
+	}
+}
+
+void cr__sched_suspend(cr__worker *w, cr_task *t)
+{
+	cr__asan_start(&t->asan_fake_stack, w->sched_stack_lo, w->sched_stack_size);
+	cr__tsan_switch(w->sched_fiber);
+	cr__ctx_switch(&t->ctx, &w->sched_ctx);
+	cr__asan_finish(t->asan_fake_stack, NULL, NULL);
+}
+
+_Noreturn void cr__sched_exit(cr__worker *w, cr_task *t)
+{
+	w->exiting = t;
+	cr__asan_start(NULL, w->sched_stack_lo, w->sched_stack_size);
+	cr__tsan_switch(w->sched_fiber);
+	cr__ctx_switch(&t->ctx, &w->sched_ctx);
+	__builtin_trap();
+}
+
+/* Talks to the kernel: without ready work, sleeps until a completion or the
+ * next timer; with ready work, only submits / polls when due. */
+static void poll_io(cr__worker *w)
+{
+	if (w->ready.len == 0) {
+		cr__timer *next = cr__timer_heap_top(&w->timers);
+		uint64_t deadline = next ? next->when : UINT64_MAX;
+		int wait = !next || deadline > cr_now_ns();
+		cr__ring_poll(w, wait, deadline);
+		w->since_poll = 0;
+	} else if (w->since_poll >= w->cfg.ready_budget || cr__ring_unsubmitted(w->ring)) {
+		cr__ring_poll(w, 0, 0);
+		w->since_poll = 0;
+	}
+}
+
+static void run_ready(cr__worker *w)
+{
+	size_t n = w->ready.len;
+	while (n-- > 0) {
+		cr__runnable *r = cr__runq_pop(&w->ready);
+		if (r->kind == CR__RUN_TASK)
+			resume_task(w, (cr_task *)((char *)r - offsetof(cr_task, run)));
+		else
+			cr__callback_run(w, (cr__callback *)((char *)r - offsetof(cr__callback, run)));
+		w->since_poll++;
+	}
+}
+
+void cr__sched_loop(cr__worker *w)
+{
+	while (!(w->stopping && w->stats.tasks_alive == 0)) {
+		poll_io(w);
+		if (w->timers.len)
+			cr__timers_fire(w, cr_now_ns());
+		run_ready(w);
+	}
+}
+
+unsigned cr__timers_fire(cr__worker *w, uint64_t now)
+{
+	unsigned n = 0;
+	cr__timer *t;
+	while ((t = cr__timer_heap_top(&w->timers)) && t->when <= now) {
+		cr__timer_heap_remove(&w->timers, t);
+		t->fire(t);
+		n++;
+	}
+	w->stats.timers_fired += n;
+	return n;
+}

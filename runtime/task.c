@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* Task creation, exit, cancellation and reaping; the control block sits atop the stack slot. */
+#include <errno.h>
+#include <string.h>
+
+#include "fiber.h"
+#include "worker.h"
+
+#define TCB_SPACE ((sizeof(cr_task) + 63u) & ~(size_t)63u)
+
+static void all_link(cr__worker *w, cr_task *t)
+{
+	t->all_prev = NULL;
+	t->all_next = w->all;
+	if (w->all)
+		w->all->all_prev = t;
+	w->all = t;
+}
+
+static void all_unlink(cr__worker *w, cr_task *t)
+{
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		w->all = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+}
+
+/* The main task ended: asyncio.run cancels everything still alive. */
+static void begin_shutdown(cr__worker *w)
+{
+	w->stopping = 1;
+	for (cr_task *t = w->all; t; t = t->all_next)
+		if (t->state != CR__TASK_DONE)
+			cr_cancel(t);
+}
+
+static void task_entry(void *arg)
+{
+	cr_task *t = arg;
+	cr__worker *w = t->worker;
+	cr__asan_finish(NULL, &w->sched_stack_lo, &w->sched_stack_size);
+	t->result = t->fn(t->arg);
+	t->state = CR__TASK_DONE;
+	t->deadline = NULL;
+	cr__task_notify_watchers(t);
+	if (t->group)
+		cr__group_member_done(t);
+	if (t == w->main_task) {
+		w->main_result = t->result;
+		begin_shutdown(w);
+	}
+	cr__sched_exit(w, t);
+}
+
+int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
+		    const cr_spawn_opts *opts)
+{
+	if (!fn)
+		return -EINVAL;
+	size_t size = opts && opts->stack_size ? opts->stack_size : w->cfg.stack_size;
+	if (size > CR_MAX_STACK_SIZE)
+		return -EINVAL;
+	if (size < CR_MIN_STACK_SIZE)
+		size = CR_MIN_STACK_SIZE;
+	int cls = cr__stack_class_of(size);
+	if (cls < 0)
+		return cls;
+	void *slot;
+	int r = cr__stack_get(&w->stacks, cls, &slot);
+	if (r < 0)
+		return r;
+	size_t slot_size = cr__stack_slot_size(cls);
+	cr_task *t = (cr_task *)((char *)slot + slot_size - TCB_SPACE);
+	memset(t, 0, sizeof(*t));
+	t->run.kind = CR__RUN_TASK;
+	t->worker = w;
+	t->fn = fn;
+	t->arg = arg;
+	t->slot = slot;
+	t->slot_size = slot_size;
+	t->stack_class = cls;
+	t->detached = out == NULL;
+	t->cancel_pending = w->stopping; /* spawned during shutdown: cancelled at once */
+	const char *name = opts && opts->name ? opts->name : "task";
+	strncpy(t->name, name, sizeof(t->name) - 1);
+	cr__ctx_make(&t->ctx, t, task_entry, t);
+	t->tsan_fiber = cr__tsan_create();
+	all_link(w, t);
+	w->stats.tasks_alive++;
+	w->stats.tasks_spawned++;
+	cr__sched_ready(w, t);
+	if (out)
+		*out = t;
+	return 0;
+}
+
+void cr__task_reap(cr_task *t)
+{
+	cr__worker *w = t->worker;
+	all_unlink(w, t);
+	cr__tsan_destroy(t->tsan_fiber);
+	w->stats.tasks_alive--;
+	cr__stack_put(&w->stacks, t->stack_class, t->slot);
+}
+
+int cr_spawn(cr_task **out, cr_task_fn fn, void *arg, const cr_spawn_opts *opts)
+{
+	cr__worker *w = cr__self();
+	if (!w)
+		return -ESRCH;
+	return cr__task_create(w, out, fn, arg, opts);
+}
+
+void cr_detach(cr_task *t)
+{
+	if (!t)
+		return;
+	if (t->state == CR__TASK_DONE && t->worker->exiting != t)
+		cr__task_reap(t);
+	else
+		t->detached = 1;
+}
+
+int cr_cancel(cr_task *t)
+{
+	if (!t || t->state == CR__TASK_DONE)
+		return -ESRCH;
+	if (t->state == CR__TASK_PARKED && t->wait)
+		cr__wait_abort(t->wait, -ECANCELED);
+	else
+		t->cancel_pending = 1;
+	return 0;
+}
+
+int cr_task_done(const cr_task *t)
+{
+	return t && t->state == CR__TASK_DONE;
+}
+
+cr_task *cr_current(void)
+{
+	cr__worker *w = cr__self();
+	return w ? w->current : NULL;
+}
+
+const char *cr_task_name(const cr_task *t)
+{
+	if (!t)
+		t = cr_current();
+	return t ? t->name : "";
+}

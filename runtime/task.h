@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* The task control block, kept at the top of the task's own stack slot. */
+#ifndef CORING_TASK_H
+#define CORING_TASK_H
+
+#include <coring/runtime.h>
+#include <stdint.h>
+
+#include "context.h"
+#include "runq.h"
+#include "wait.h"
+
+struct cr__worker;
+
+enum cr__task_state {
+	CR__TASK_READY = 1,   /* queued to run */
+	CR__TASK_RUNNING = 2, /* the current task */
+	CR__TASK_PARKED = 3,  /* waiting on t->wait */
+	CR__TASK_DONE = 4,    /* returned; result valid */
+};
+
+/* Someone waiting for a task to end (join, gather, wait_any, groups). */
+typedef struct cr__watch {
+	struct cr__watch *next; /* next watcher of the same task */
+	struct cr__watch *prev; /* previous watcher */
+	struct cr__wait *wait;  /* woken with `index` when the task ends */
+	int index;              /* value handed to cr__wake */
+	uint8_t linked;         /* 1 while on the task's list */
+} cr__watch;
+
+struct cr_task {
+	cr__ctx ctx;                 /* saved context while not running */
+	cr__runnable run;            /* run queue node */
+	struct cr__worker *worker;   /* owning worker: tasks never migrate */
+	cr_task_fn fn;               /* body */
+	void *arg;                   /* body argument */
+	int result;                  /* return value once done */
+	uint8_t state;               /* enum cr__task_state */
+	uint8_t detached;            /* 1: reaped when done (no handle) */
+	uint8_t cancel_pending;      /* 1: next wait returns -ECANCELED */
+	uint8_t canary_checked;      /* 1: stack uses the canary fallback */
+	cr__wait *wait;              /* current wait while parked */
+	cr_deadline *deadline;       /* innermost deadline scope, or NULL */
+	cr__watch *watchers;         /* who waits for this task to end */
+	cr_task_group *group;        /* owning group, or NULL */
+	struct cr_task *group_next;  /* sibling in the group */
+	struct cr_task *group_prev;  /* sibling in the group */
+	struct cr_task *all_next;    /* worker's list of live tasks */
+	struct cr_task *all_prev;    /* worker's list of live tasks */
+	void *slot;                  /* stack slot base (guard page) */
+	size_t slot_size;            /* stack slot size */
+	int stack_class;             /* pool size class */
+	void *asan_fake_stack;       /* ASan fake-stack handle across switches */
+	void *tsan_fiber;            /* TSan fiber of this task */
+	char name[CR_TASK_NAME_MAX]; /* task name */
+};
+
+/* Reaps a finished task that nobody will join: returns its stack to the pool.
+ * Must not be called on t's own stack.  Returns nothing. */
+void cr__task_reap(struct cr_task *t);
+
+/* Wakes everyone watching t (t just ended).  Returns nothing. */
+void cr__task_notify_watchers(struct cr_task *t);
+
+/* Links watch node n onto t's watchers.  Returns nothing. */
+void cr__watch_add(struct cr_task *t, cr__watch *n, cr__wait *w, int index);
+
+/* Unlinks n from t if still linked.  Returns nothing. */
+void cr__watch_remove(struct cr_task *t, cr__watch *n);
+
+/* Called by a task group when a member ends.  Returns nothing. */
+void cr__group_member_done(struct cr_task *t);
+
+#endif

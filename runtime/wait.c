@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Parking and waking tasks on waiter records; where cancellation and deadlines take effect. */
+#include <errno.h>
+
+#include "worker.h"
+
+void cr__deadline_mark_expired(cr_task *t, uint64_t now);
+
+int cr__wait_prepare(void)
+{
+	cr_task *t = cr__self()->current;
+	if (t->cancel_pending) {
+		t->cancel_pending = 0;
+		return -ECANCELED;
+	}
+	if (t->deadline) {
+		uint64_t now = cr_now_ns();
+		if (t->deadline->effective_ns <= now) {
+			cr__deadline_mark_expired(t, now);
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+void cr__wait_init(cr__wait *w, cr__abort_fn abort)
+{
+	w->task = cr__self()->current;
+	w->res = 0;
+	w->abort_reason = 0;
+	w->woken = 0;
+	w->io = 0;
+	w->abort = abort;
+	w->deadline.index = CR__TIMER_IDLE;
+}
+
+static void deadline_fire(cr__timer *tm)
+{
+	cr__wait *w = (cr__wait *)((char *)tm - offsetof(cr__wait, deadline));
+	cr__deadline_mark_expired(w->task, tm->when);
+	cr__wait_abort(w, -ETIMEDOUT);
+}
+
+int cr__wait_park(cr__wait *w)
+{
+	cr_task *t = w->task;
+	cr__worker *wk = t->worker;
+	t->wait = w;
+	if (!w->woken) {
+		t->state = CR__TASK_PARKED;
+		if (t->deadline && w->abort) {
+			cr__timer_init(&w->deadline, deadline_fire);
+			if (cr__timer_heap_add(&wk->timers, &w->deadline, t->deadline->effective_ns) < 0)
+				w->deadline.index = CR__TIMER_IDLE; /* no memory: the wait runs unbounded */
+		}
+	}
+	cr__sched_suspend(wk, t);
+	t->wait = NULL;
+	cr__timer_heap_remove(&wk->timers, &w->deadline);
+	int res = w->res;
+	if (w->abort_reason && w->io) {
+		if (res == -ECANCELED || res == -EINTR)
+			res = w->abort_reason;
+		else if (w->abort_reason == -ECANCELED)
+			t->cancel_pending = 1; /* completed anyway: deliver at the next wait */
+	}
+	return res;
+}
+
+void cr__wake(cr__wait *w, int res)
+{
+	if (w->woken)
+		return;
+	w->woken = 1;
+	w->res = res;
+	cr__sched_ready(w->task->worker, w->task);
+}
+
+void cr__wait_abort(cr__wait *w, int reason)
+{
+	if (w->woken || w->abort_reason || !w->abort) {
+		if (reason == -ECANCELED)
+			w->task->cancel_pending = 1;
+		return;
+	}
+	w->abort_reason = reason;
+	w->abort(w, reason);
+}
+
+void cr__abort_wake(cr__wait *w, int reason)
+{
+	cr__wake(w, reason);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* The one way to suspend: a waiter record on the waiting task's stack, woken exactly once. */
+#ifndef CORING_WAIT_H
+#define CORING_WAIT_H
+
+#include <stdint.h>
+
+#include "timer_heap.h"
+
+struct cr_task;
+struct cr__wait;
+
+/* Ends a wait early (cancellation or deadline): either wakes it with
+ * cr__wake(w, reason) now, or arranges for a later wake (I/O: a kernel
+ * cancel whose completion wakes it). */
+typedef void (*cr__abort_fn)(struct cr__wait *w, int reason);
+
+/* A parked wait.  Lives on the waiting task's stack for the whole wait. */
+typedef struct cr__wait {
+	struct cr_task *task;  /* the waiting task */
+	int res;               /* result handed to the waiter by cr__wake */
+	int abort_reason;      /* 0, or -ECANCELED / -ETIMEDOUT once an early end was asked */
+	uint8_t woken;         /* 1 once cr__wake ran: nothing may touch it after */
+	uint8_t io;            /* 1 if an SQE points at this record (kernel results) */
+	cr__abort_fn abort;    /* how to end it early; NULL = cannot be interrupted */
+	cr__timer deadline;    /* fires when the task's deadline scope expires */
+} cr__wait;
+
+/* Checks for a pending cancellation or a passed deadline before anything is
+ * registered.  Must be called by the current task.  Returns 0 if the task may
+ * wait, else -ECANCELED (consuming the request) or -ETIMEDOUT. */
+int cr__wait_prepare(void);
+
+/* Initialises w for the current task.  abort may be NULL (uninterruptible).
+ * Returns nothing. */
+void cr__wait_init(struct cr__wait *w, cr__abort_fn abort);
+
+/* Parks the current task until w is woken; arms the deadline of the task's
+ * innermost scope if w is interruptible.  Returns the wake result; when the
+ * wait was aborted and the operation reports it was cancelled, the abort
+ * reason (-ECANCELED / -ETIMEDOUT) instead. */
+int cr__wait_park(struct cr__wait *w);
+
+/* Wakes w once with result res (later calls do nothing): the task becomes
+ * ready.  Returns nothing. */
+void cr__wake(struct cr__wait *w, int res);
+
+/* Requests an early end of w with reason (-ECANCELED / -ETIMEDOUT).  If w
+ * cannot be interrupted now, a cancellation is kept pending for the task's
+ * next wait.  Returns nothing. */
+void cr__wait_abort(struct cr__wait *w, int reason);
+
+/* Abort action for waits with nothing registered elsewhere: wakes with reason. */
+void cr__abort_wake(struct cr__wait *w, int reason);
+
+#endif
