@@ -34,6 +34,7 @@ int cr__io_wait(const struct io_uring_sqe *tmpl)
 	struct io_uring_sqe *sqe = cr__ring_sqe(wk);
 	memcpy(sqe, tmpl, sizeof(*sqe));
 	sqe->user_data = (uint64_t)(uintptr_t)&w;
+	wk->inflight++;
 	return cr__wait_park(&w);
 }
 

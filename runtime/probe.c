@@ -39,12 +39,12 @@ static const struct spec setup_flags[] = {
 	{IORING_SETUP_SUBMIT_ALL, "IORING_SETUP_SUBMIT_ALL",
 	 "submission stops at the first SQE that fails to prepare; the loop submits the rest again"},
 	{IORING_SETUP_CQSIZE, "IORING_SETUP_CQSIZE",
-	 "the CQ is twice the SQ; the loop keeps in-flight operations below the CQ size"},
+	 "the CQ is twice the SQ; extra completions wait in the kernel's overflow list (NODROP) until reaped"},
 };
 
 static const struct spec features[] = {
 	{IORING_FEAT_NODROP, "IORING_FEAT_NODROP",
-	 "completions could be dropped on CQ overflow: in-flight operations are capped at the CQ size"},
+	 "none: completions could be lost on CQ overflow (kernels before 5.5 are not supported)"},
 	{IORING_FEAT_EXT_ARG, "IORING_FEAT_EXT_ARG",
 	 "waits with a timeout queue an IORING_OP_TIMEOUT SQE instead of passing it to io_uring_enter"},
 	{IORING_FEAT_FAST_POLL, "IORING_FEAT_FAST_POLL",
@@ -54,27 +54,27 @@ static const struct spec features[] = {
 };
 
 #define OP(x, fb) {IORING_OP_##x, "IORING_OP_" #x, fb}
-#define VIA_POLL "net/ makes the non-blocking system call and waits with IORING_OP_POLL_ADD"
+#define VIA_POLL "planned for net/ (not built yet), which will require it"
 static const struct spec opcodes[] = {
 	OP(NOP, "required (present since 5.1): cr_nop and loop health checks use it"),
-	OP(READ, "file reads use IORING_OP_READV with a single iovec"),
-	OP(WRITE, "file writes use IORING_OP_WRITEV with a single iovec"),
-	OP(FSYNC, "cr_file_fsync calls fsync(2) directly, blocking the worker"),
-	OP(OPENAT, "cr_file_open calls openat(2) directly, blocking the worker"),
-	OP(CLOSE, "cr_file_close calls close(2) directly"),
+	OP(READ, "none: required by cr_file_read (5.6+); without it the call returns -EINVAL"),
+	OP(WRITE, "none: required by cr_file_write (5.6+); without it the call returns -EINVAL"),
+	OP(FSYNC, "none: required by cr_file_fsync; without it the call returns -EINVAL"),
+	OP(OPENAT, "none: required by cr_file_open (5.6+); without it the call returns -EINVAL"),
+	OP(CLOSE, "none: required by cr_file_close (5.6+); without it the call returns -EINVAL"),
 	OP(ASYNC_CANCEL, "required: without it an in-flight I/O cannot be cancelled in the kernel"),
-	OP(TIMEOUT, "timed waits use io_uring_enter's timeout argument (IORING_FEAT_EXT_ARG)"),
+	OP(TIMEOUT, "not needed: timed waits pass the timeout to io_uring_enter (EXT_ARG); liburing queues a TIMEOUT SQE only without EXT_ARG"),
 	OP(ACCEPT, VIA_POLL),
 	OP(CONNECT, VIA_POLL),
 	OP(RECV, VIA_POLL),
 	OP(SEND, VIA_POLL),
 	OP(SENDMSG, VIA_POLL),
 	OP(RECVMSG, VIA_POLL),
-	OP(SHUTDOWN, "shutdown(2) is called directly (it does not block)"),
-	OP(SOCKET, "socket(2) is called directly (it does not block)"),
-	OP(MSG_RING, "cross-worker wakeups write an eventfd that each worker's ring reads"),
-	OP(PROVIDE_BUFFERS, "without it or a buffer ring, receives use the caller's buffer"),
-	OP(SEND_ZC, "sends copy the data with IORING_OP_SEND (zero-copy is only an optimisation)"),
+	OP(SHUTDOWN, "planned for net/: shutdown(2) is called directly (it does not block)"),
+	OP(SOCKET, "planned for net/: socket(2) is called directly (it does not block)"),
+	OP(MSG_RING, "planned for cross-worker wake-ups (multi-worker runtime); the fallback will be an eventfd doorbell"),
+	OP(PROVIDE_BUFFERS, "planned for net/ provided-buffer receives; without it receives use the caller's buffer"),
+	OP(SEND_ZC, "not used yet: sends copy the data with IORING_OP_SEND"),
 };
 #undef OP
 #undef VIA_POLL
@@ -358,11 +358,11 @@ static void probe_ring_items(cr_probe_report *out, struct io_uring *ring,
 	    "io_uring_enter uses the plain ring fd (the kernel looks it up on every call)");
 	probe_opcodes(out, ring);
 	add(out, "IORING_ACCEPT_MULTISHOT", "feature", has_multishot_accept(ring != NULL),
-	    "one IORING_OP_ACCEPT per connection, re-armed after each completion");
+	    "planned for net/: one IORING_OP_ACCEPT per connection, re-armed after each completion");
 	add(out, "IORING_REGISTER_PBUF_RING", "feature", has_buf_ring(ring),
-	    "buffers are given with IORING_OP_PROVIDE_BUFFERS, or receives use the caller's buffer");
+	    "planned for net/: buffers are given with IORING_OP_PROVIDE_BUFFERS, or receives use the caller's buffer");
 	add(out, "IORING_RECV_MULTISHOT", "feature", ring ? kernel_version() >= 6000 : -1,
-	    "judged by kernel version >= 6.0, not by a trial; without it one IORING_OP_RECV per receive");
+	    "judged by kernel version >= 6.0, not by a trial; planned for net/: without it one IORING_OP_RECV per receive");
 }
 
 /* Fills the memlock limit and the io_uring_disabled sysctl.  Returns nothing. */

@@ -18,10 +18,11 @@ struct cr__ring {
 
 /* Setup flag sets, best first; each later one drops what an older kernel refuses. */
 static const unsigned flag_sets[] = {
-	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
-	IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
-	IORING_SETUP_SUBMIT_ALL,
-	0,
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+		IORING_SETUP_CQSIZE,
+	IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+	0, /* kernels before 5.5: no CQSIZE either (the CQ is twice the SQ) */
 };
 
 static int read_sysctl_int(const char *path)
@@ -76,7 +77,7 @@ int cr__ring_open(struct cr__ring **out, const cr_config *cfg, char *why, size_t
 	for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
 		struct io_uring_params p;
 		memset(&p, 0, sizeof(p));
-		p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
+		p.flags = flag_sets[i];
 		if (cfg->no_defer_taskrun && (p.flags & IORING_SETUP_DEFER_TASKRUN))
 			continue;
 		p.cq_entries = cfg->cq_entries;
@@ -117,7 +118,7 @@ unsigned cr__ring_setup_flags(const struct cr__ring *r)
 	return r->flags;
 }
 
-static void dispatch(struct io_uring_cqe *cqe)
+static void dispatch(cr__worker *w, struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
 	if (ud == CR__UD_IGNORE)
@@ -127,6 +128,7 @@ static void dispatch(struct io_uring_cqe *cqe)
 		h->fn(h, cqe->res, cqe->flags);
 		return;
 	}
+	w->inflight--;
 	cr__wake((cr__wait *)(uintptr_t)ud, cqe->res);
 }
 
@@ -141,7 +143,7 @@ static unsigned reap(cr__worker *w)
 		unsigned head, n = 0;
 		io_uring_for_each_cqe(u, head, cqe)
 		{
-			dispatch(cqe);
+			dispatch(w, cqe);
 			n++;
 		}
 		io_uring_cq_advance(u, n);

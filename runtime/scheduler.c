@@ -73,7 +73,8 @@ static void poll_io(cr__worker *w)
 		int wait = !next || deadline > cr_now_ns();
 		cr__ring_poll(w, wait, deadline);
 		w->since_poll = 0;
-	} else if (w->since_poll >= w->cfg.ready_budget || cr__ring_unsubmitted(w->ring)) {
+	} else if (cr__ring_unsubmitted(w->ring) ||
+		   (w->inflight && w->since_poll >= w->cfg.ready_budget)) {
 		cr__ring_poll(w, 0, 0);
 		w->since_poll = 0;
 	}

@@ -33,6 +33,7 @@ typedef struct cr__worker {
 	int main_result;             /* its return value */
 	int stopping;                /* 1 once the main task ended */
 	unsigned since_poll;         /* items run since the kernel was last asked */
+	uint64_t inflight;           /* submitted operations a task still waits for */
 	void *altstack;              /* signal stack for overflow reports */
 	size_t altstack_size;        /* its size */
 	void *sched_fake_stack;      /* ASan fake-stack handle of the scheduler */
