@@ -13,4 +13,6 @@ void cr_config_init(cr_config *cfg)
 	cfg->cq_entries = 8192; /* generous: multishot traffic posts many CQEs per SQE */
 	cfg->no_defer_taskrun = 0;
 	cfg->ready_budget = 64;
+	cfg->offload_threads = 8;
+	cfg->cancel_on_signal = 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "remote.h"
 #include "worker.h"
 
 void cr__watch_add(cr_task *t, cr__watch *n, cr__wait *w, int index)
@@ -43,6 +44,8 @@ void cr__task_notify_watchers(cr_task *t)
  * (a cancellation stays pending).  Returns 0, -ECANCELED or -ETIMEDOUT. */
 static int wait_done(cr_task *t, int shielded)
 {
+	if (t->worker != cr__self())
+		return cr__remote_wait_done(t, shielded);
 	if (t->state == CR__TASK_DONE)
 		return 0;
 	if (!shielded) {
@@ -82,7 +85,7 @@ int cr_join(cr_task *t, int *result)
 		return r;
 	if (result)
 		*result = t->result;
-	cr__task_reap(t);
+	cr__task_release(t);
 	return 0;
 }
 
@@ -105,7 +108,7 @@ int cr_gather(cr_task *const *tasks, size_t n, int *results)
 			wait_done(tasks[i], 1);
 		if (results)
 			results[i] = tasks[i]->result;
-		cr__task_reap(tasks[i]);
+		cr__task_release(tasks[i]);
 	}
 	return interrupted;
 }
@@ -127,6 +130,8 @@ int cr_wait_any(cr_task *const *tasks, size_t n, size_t *index)
 		int r = check_waitable(tasks[i]);
 		if (r)
 			return r;
+		if (tasks[i]->worker != cr__self())
+			return -EXDEV;
 	}
 	long done = first_done(tasks, n);
 	if (done < 0) {

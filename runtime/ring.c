@@ -12,8 +12,9 @@
 #include "worker.h"
 
 struct cr__ring {
-	struct io_uring uring; /* liburing's ring */
-	unsigned flags;        /* setup flags that were accepted */
+	struct io_uring uring;    /* liburing's ring */
+	unsigned flags;           /* setup flags that were accepted */
+	int has_msg_ring;         /* IORING_OP_MSG_RING is supported */
 };
 
 /* Setup flag sets, best first; each later one drops what an older kernel refuses. */
@@ -96,6 +97,11 @@ int cr__ring_open(struct cr__ring **out, const cr_config *cfg, char *why, size_t
 	}
 	/* A registered ring fd saves an fget/fput per io_uring_enter; optional. */
 	(void)io_uring_register_ring_fd(&r->uring);
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&r->uring);
+	if (probe) {
+		r->has_msg_ring = io_uring_opcode_supported(probe, IORING_OP_MSG_RING);
+		io_uring_free_probe(probe);
+	}
 	*out = r;
 	return 0;
 }
@@ -111,6 +117,28 @@ void cr__ring_close(struct cr__ring *r)
 unsigned cr__ring_unsubmitted(const struct cr__ring *r)
 {
 	return io_uring_sq_ready(&r->uring);
+}
+
+int cr__ring_fd(const struct cr__ring *r)
+{
+	return r->uring.ring_fd;
+}
+
+int cr__ring_has_op(const struct cr__ring *r, unsigned op)
+{
+	return op == IORING_OP_MSG_RING ? r->has_msg_ring : 1;
+}
+
+void cr__ring_submit_now(cr__worker *w)
+{
+	struct io_uring *u = &w->ring->uring;
+	unsigned pending = io_uring_sq_ready(u);
+	if (!pending)
+		return;
+	w->stats.enter_calls++;
+	int r = io_uring_submit(u);
+	if (r > 0)
+		w->stats.sqes_submitted += (unsigned)r;
 }
 
 unsigned cr__ring_setup_flags(const struct cr__ring *r)

@@ -41,6 +41,16 @@ unsigned cr__ring_poll(struct cr__worker *w, int wait, uint64_t deadline_ns);
 /* Returns the number of SQEs prepared but not yet submitted. */
 unsigned cr__ring_unsubmitted(const struct cr__ring *r);
 
+/* Returns the ring's file descriptor (for MSG_RING from other rings). */
+int cr__ring_fd(const struct cr__ring *r);
+
+/* Submits queued SQEs now without reaping (safe inside completion dispatch).
+ * Returns nothing; on kernel pushback the SQEs wait for the next poll. */
+void cr__ring_submit_now(struct cr__worker *w);
+
+/* Returns 1 if this kernel supports opcode op (probed at ring setup). */
+int cr__ring_has_op(const struct cr__ring *r, unsigned op);
+
 /* Returns the io_uring setup flags in use. */
 unsigned cr__ring_setup_flags(const struct cr__ring *r);
 

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* cr_run: sets up a worker on the calling thread, runs the main task, tears everything down. */
+/* cr_run: starts the workers (the caller's thread is worker 0), runs the main task, tears down. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fiber.h"
+#include "offload.h"
+#include "remote.h"
 #include "ring.h"
 #include "worker.h"
 
@@ -23,10 +27,13 @@ static int check_config(const cr_config *cfg, cr_config *out)
 		*out = *cfg;
 	else
 		cr_config_init(out);
-	if (out->workers > 1) {
-		snprintf(setup_error, sizeof(setup_error),
-			 "cr_config.workers=%u: only one worker is supported in this version",
-			 out->workers);
+	if (out->workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		out->workers = n < 1 ? 1 : (n > CR_MAX_WORKERS ? CR_MAX_WORKERS : (unsigned)n);
+	}
+	if (out->workers > CR_MAX_WORKERS) {
+		snprintf(setup_error, sizeof(setup_error), "cr_config.workers=%u exceeds %u",
+			 out->workers, CR_MAX_WORKERS);
 		return -EINVAL;
 	}
 	if (out->stack_size == 0)
@@ -46,37 +53,191 @@ static int check_config(const cr_config *cfg, cr_config *out)
 		out->cq_entries = 2 * out->sq_entries;
 	if (out->ready_budget == 0)
 		out->ready_budget = 64;
+	if (out->offload_threads == 0)
+		out->offload_threads = 1;
 	return 0;
 }
 
 static void worker_destroy(cr__worker *w)
 {
+	if (!w)
+		return;
+	for (cr_task *t = w->all; t; t = t->all_next)
+		cr__tsan_destroy(t->tsan_fiber); /* ended tasks whose handle was never released */
 	cr__callbacks_destroy(&w->callbacks);
 	cr__timer_heap_free(&w->timers);
 	cr__stack_pool_destroy(&w->stacks);
 	cr__ring_close(w->ring);
-	cr__overflow_fini(w);
+	if (w->event_fd >= 0)
+		close(w->event_fd);
+	if (w->signal_fd >= 0)
+		close(w->signal_fd);
 	free(w);
 }
 
-static int worker_create(cr__worker **out, const cr_config *cfg)
+/* Creates the calling thread's worker.  Writes a reason into why on failure.
+ * Returns 0 or -errno. */
+static int worker_create(cr__runtime *rt, unsigned id, char *why, size_t whylen)
 {
 	cr__worker *w = calloc(1, sizeof(*w));
 	if (!w) {
-		snprintf(setup_error, sizeof(setup_error), "out of memory");
+		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
-	w->cfg = *cfg;
+	w->rt = rt;
+	w->id = id;
+	w->cfg = rt->cfg;
+	w->event_fd = -1;
+	w->signal_fd = -1;
 	cr__stack_pool_init(&w->stacks);
-	int r = cr__ring_open(&w->ring, cfg, setup_error, sizeof(setup_error));
+	int r = cr__ring_open(&w->ring, &rt->cfg, why, whylen);
+	if (r == 0 && (r = cr__remote_init(w)) < 0)
+		snprintf(why, whylen, "could not create the worker's eventfd: %s", strerror(-r));
 	if (r == 0 && (r = cr__overflow_init(w)) < 0)
-		snprintf(setup_error, sizeof(setup_error), "could not set up the signal stack");
+		snprintf(why, whylen, "could not set up the signal stack: %s", strerror(-r));
 	if (r < 0) {
+		cr__overflow_fini(w);
 		worker_destroy(w);
 		return r;
 	}
 	w->sched_fiber = cr__tsan_current();
-	*out = w;
+	rt->workers[id] = w;
+	return 0;
+}
+
+/* Start-up handshake of a worker thread. */
+typedef struct thread_start {
+	cr__runtime *rt;     /* runtime */
+	unsigned id;         /* worker index */
+	pthread_mutex_t *mu; /* guards the fields below */
+	pthread_cond_t *cv;  /* signalled when ready is set */
+	int *ready;          /* workers that finished setting up */
+	int *err;            /* first setup error */
+	char *why;           /* its explanation */
+	int *go;             /* 1 = run, -1 = give up (another worker failed) */
+} thread_start;
+
+static void *worker_thread(void *arg)
+{
+	thread_start *ts = arg;
+	char why[256] = "";
+	int r = worker_create(ts->rt, ts->id, why, sizeof(why));
+	cr__worker *w = r == 0 ? ts->rt->workers[ts->id] : NULL;
+	pthread_mutex_lock(ts->mu);
+	if (r < 0 && *ts->err == 0) {
+		*ts->err = r;
+		snprintf(ts->why, 256, "worker %u: %s", ts->id, why);
+	}
+	(*ts->ready)++;
+	pthread_cond_broadcast(ts->cv);
+	while (*ts->go == 0)
+		pthread_cond_wait(ts->cv, ts->mu);
+	int go = *ts->go;
+	pthread_mutex_unlock(ts->mu);
+	if (!w)
+		return NULL;
+	cr__tls_worker = w;
+	if (go > 0)
+		cr__sched_loop(w);
+	cr__overflow_fini(w);
+	cr__tls_worker = NULL;
+	return NULL;
+}
+
+/* Starts workers 1..n-1 (every signal blocked in them) and waits until each
+ * has its ring.  Returns the number of threads started; *err gets the first
+ * setup error. */
+static unsigned start_threads(cr__runtime *rt, thread_start *ts, int *err)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	unsigned started = 0;
+	for (unsigned i = 1; i < rt->nworkers; i++) {
+		ts[i] = ts[0];
+		ts[i].id = i;
+		if (pthread_create(&rt->threads[i], NULL, worker_thread, &ts[i]) != 0) {
+			*err = -EAGAIN;
+			snprintf(ts[0].why, 256, "could not start worker thread %u", i);
+			break;
+		}
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(ts[0].mu);
+	while (*ts[0].ready < (int)started)
+		pthread_cond_wait(ts[0].cv, ts[0].mu);
+	pthread_mutex_unlock(ts[0].mu);
+	return started;
+}
+
+static void release_threads(thread_start *ts, unsigned started, int go, cr__runtime *rt)
+{
+	pthread_mutex_lock(ts[0].mu);
+	*ts[0].go = go;
+	pthread_cond_broadcast(ts[0].cv);
+	pthread_mutex_unlock(ts[0].mu);
+	if (go > 0)
+		return;
+	for (unsigned i = 1; i <= started; i++)
+		pthread_join(rt->threads[i], NULL);
+}
+
+static void runtime_destroy(cr__runtime *rt)
+{
+	cr__offload_destroy(rt->offload);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		worker_destroy(rt->workers[i]);
+	free(rt->workers);
+	free(rt->threads);
+	free(rt);
+}
+
+static cr__runtime *runtime_alloc(const cr_config *cfg)
+{
+	cr__runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return NULL;
+	rt->cfg = *cfg;
+	rt->nworkers = cfg->workers;
+	rt->workers = calloc(cfg->workers, sizeof(*rt->workers));
+	rt->threads = calloc(cfg->workers, sizeof(*rt->threads));
+	rt->offload = cr__offload_create(cfg->offload_threads);
+	if (!rt->workers || !rt->threads || !rt->offload) {
+		runtime_destroy(rt);
+		return NULL;
+	}
+	return rt;
+}
+
+/* Runs the main task on worker 0 until the runtime stops.  Returns 0 or -errno. */
+static int run_main(cr__runtime *rt, cr_task_fn fn, void *arg, int *result)
+{
+	cr__worker *w = rt->workers[0];
+	cr__tls_worker = w;
+	cr_task *main_task = NULL;
+	cr_spawn_opts opts = {.name = "main"};
+	int r = cr__signals_setup(w, setup_error, sizeof(setup_error));
+	if (r == 0) {
+		r = cr__task_create(w, &main_task, fn, arg, &opts);
+		if (r)
+			snprintf(setup_error, sizeof(setup_error),
+				 "could not create the main task: %s", strerror(-r));
+	}
+	if (r) {
+		/* Nothing runs: let the other workers leave at once. */
+		atomic_store(&rt->stopping, 1);
+		for (unsigned i = 1; i < rt->nworkers; i++)
+			cr__remote_poke(rt->workers[i]);
+		cr__tls_worker = NULL;
+		return r;
+	}
+	main_task->detached = 1;
+	w->main_task = main_task;
+	cr__sched_loop(w);
+	if (result)
+		*result = w->main_result;
+	cr__tls_worker = NULL;
 	return 0;
 }
 
@@ -95,25 +256,39 @@ int cr_run(const cr_config *cfg, cr_task_fn fn, void *arg, int *result)
 	int r = check_config(cfg, &c);
 	if (r)
 		return r;
-	cr__worker *w;
-	r = worker_create(&w, &c);
-	if (r)
-		return r;
-	cr__tls_worker = w;
-	cr_task *main_task;
-	cr_spawn_opts opts = {.name = "main", .stack_size = 0};
-	r = cr__task_create(w, &main_task, fn, arg, &opts);
-	if (r) {
-		snprintf(setup_error, sizeof(setup_error), "could not create the main task: %s",
-			 strerror(-r));
-	} else {
-		main_task->detached = 1;
-		w->main_task = main_task;
-		cr__sched_loop(w);
-		if (result)
-			*result = w->main_result;
+	cr__runtime *rt = runtime_alloc(&c);
+	if (!rt) {
+		snprintf(setup_error, sizeof(setup_error), "out of memory");
+		return -ENOMEM;
 	}
-	cr__tls_worker = NULL;
-	worker_destroy(w);
+	pthread_sigmask(SIG_SETMASK, NULL, &rt->saved_mask);
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	int ready = 0, err = 0, go = 0;
+	thread_start *ts = calloc(c.workers, sizeof(*ts));
+	if (!ts) {
+		runtime_destroy(rt);
+		return -ENOMEM;
+	}
+	ts[0] = (thread_start){rt, 0, &mu, &cv, &ready, &err, setup_error, &go};
+	r = worker_create(rt, 0, setup_error, sizeof(setup_error));
+	unsigned started = 0;
+	if (r == 0) {
+		started = start_threads(rt, ts, &err);
+		r = err;
+	}
+	if (r == 0) {
+		release_threads(ts, started, 1, rt);
+		r = run_main(rt, fn, arg, result);
+		for (unsigned i = 1; i <= started; i++)
+			pthread_join(rt->threads[i], NULL);
+	} else {
+		release_threads(ts, started, -1, rt);
+	}
+	if (rt->workers[0])
+		cr__overflow_fini(rt->workers[0]);
+	pthread_sigmask(SIG_SETMASK, &rt->saved_mask, NULL);
+	free(ts);
+	runtime_destroy(rt);
 	return r;
 }

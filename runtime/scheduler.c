@@ -63,16 +63,38 @@ _Noreturn void cr__sched_exit(cr__worker *w, cr_task *t)
 	__builtin_trap();
 }
 
-/* Talks to the kernel: without ready work, sleeps until a completion or the
- * next timer; with ready work, only submits / polls when due. */
+/* Returns 1 once the runtime may stop: the main task ended and no task runs
+ * on any worker. */
+static int runtime_done(cr__worker *w)
+{
+	return atomic_load_explicit(&w->rt->stopping, memory_order_seq_cst) &&
+	       atomic_load_explicit(&w->rt->running, memory_order_seq_cst) == 0;
+}
+
+/* Blocks in the kernel until a completion, a doorbell or the next timer,
+ * unless a message or the end of the runtime is already there (the flag
+ * and the re-check pair with cr__remote_poke). */
+static void sleep_in_kernel(cr__worker *w)
+{
+	cr__timer *next = cr__timer_heap_top(&w->timers);
+	uint64_t deadline = next ? next->when : UINT64_MAX;
+	atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
+	int wait = !cr__inbox_nonempty(&w->inbox) && !runtime_done(w) &&
+		   (!next || deadline > cr_now_ns());
+	cr__ring_poll(w, wait, deadline);
+	atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
+	atomic_store_explicit(&w->bell_rung, 0, memory_order_seq_cst);
+}
+
+/* Talks to the kernel: without ready work, sleeps until a completion, a
+ * message or the next timer; with ready work, only submits / polls when due. */
 static void poll_io(cr__worker *w)
 {
+	cr__remote_drain(w);
 	if (w->ready.len == 0) {
-		cr__timer *next = cr__timer_heap_top(&w->timers);
-		uint64_t deadline = next ? next->when : UINT64_MAX;
-		int wait = !next || deadline > cr_now_ns();
-		cr__ring_poll(w, wait, deadline);
+		sleep_in_kernel(w);
 		w->since_poll = 0;
+		cr__remote_drain(w);
 	} else if (cr__ring_unsubmitted(w->ring) ||
 		   (w->inflight && w->since_poll >= w->cfg.ready_budget)) {
 		cr__ring_poll(w, 0, 0);
@@ -95,12 +117,13 @@ static void run_ready(cr__worker *w)
 
 void cr__sched_loop(cr__worker *w)
 {
-	while (!(w->stopping && w->stats.tasks_alive == 0)) {
+	while (!runtime_done(w)) {
 		poll_io(w);
 		if (w->timers.len)
 			cr__timers_fire(w, cr_now_ns());
 		run_ready(w);
 	}
+	cr__remote_drain(w); /* handle releases posted before the last task ended */
 }
 
 unsigned cr__timers_fire(cr__worker *w, uint64_t now)

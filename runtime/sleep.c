@@ -39,10 +39,8 @@ int cr_yield(void)
 	int r = cr__wait_prepare();
 	if (r)
 		return r;
-	cr__wait wait;
-	cr__wait_init(&wait, NULL);
-	cr__wake(&wait, 0);
-	return cr__wait_park(&wait);
+	cr__yield_shielded();
+	return 0;
 }
 
 int cr_sleep_until(uint64_t deadline_ns)

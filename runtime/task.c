@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fiber.h"
+#include "remote.h"
 #include "worker.h"
 
 #define TCB_SPACE ((sizeof(cr_task) + 63u) & ~(size_t)63u)
@@ -27,13 +28,41 @@ static void all_unlink(cr__worker *w, cr_task *t)
 		t->all_next->all_prev = t->all_prev;
 }
 
-/* The main task ended: asyncio.run cancels everything still alive. */
-static void begin_shutdown(cr__worker *w)
+void cr__worker_stop(cr__worker *w)
 {
 	w->stopping = 1;
 	for (cr_task *t = w->all; t; t = t->all_next)
 		if (t->state != CR__TASK_DONE)
 			cr_cancel(t);
+}
+
+/* The main task ended: asyncio.run cancels everything still alive, on every
+ * worker. */
+static void begin_shutdown(cr__worker *w)
+{
+	cr__runtime *rt = w->rt;
+	atomic_store_explicit(&rt->stopping, 1, memory_order_seq_cst);
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		cr__worker *o = rt->workers[i];
+		if (o == w) {
+			cr__worker_stop(w);
+		} else {
+			o->stop_msg.kind = CR__MSG_STOP;
+			cr__remote_post(o, &o->stop_msg);
+		}
+	}
+}
+
+/* Counts t out of the running tasks; the last one out during shutdown wakes
+ * every worker so that they notice. */
+static void count_out(cr__worker *w)
+{
+	cr__runtime *rt = w->rt;
+	uint64_t left = atomic_fetch_sub_explicit(&rt->running, 1, memory_order_seq_cst) - 1;
+	if (left == 0 && atomic_load_explicit(&rt->stopping, memory_order_seq_cst))
+		for (unsigned i = 0; i < rt->nworkers; i++)
+			if (rt->workers[i] != w)
+				cr__remote_poke(rt->workers[i]);
 }
 
 static void task_entry(void *arg)
@@ -44,6 +73,7 @@ static void task_entry(void *arg)
 	t->result = t->fn(t->arg);
 	t->state = CR__TASK_DONE;
 	t->deadline = NULL;
+	atomic_store_explicit(&t->done, 1, memory_order_release);
 	cr__task_notify_watchers(t);
 	if (t->group)
 		cr__group_member_done(t);
@@ -51,6 +81,7 @@ static void task_entry(void *arg)
 		w->main_result = t->result;
 		begin_shutdown(w);
 	}
+	count_out(w);
 	cr__sched_exit(w, t);
 }
 
@@ -87,7 +118,11 @@ int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
 	strncpy(t->name, name, sizeof(t->name) - 1);
 	cr__ctx_make(&t->ctx, t, task_entry, t);
 	t->tsan_fiber = cr__tsan_create();
+	atomic_flag_clear_explicit(&t->cancel_posted, memory_order_relaxed);
+	t->cancel_msg.kind = CR__MSG_CANCEL;
+	t->release_msg.kind = CR__MSG_RELEASE;
 	all_link(w, t);
+	atomic_fetch_add_explicit(&w->rt->running, 1, memory_order_relaxed);
 	w->stats.tasks_alive++;
 	w->stats.tasks_spawned++;
 	cr__sched_ready(w, t);
@@ -105,28 +140,65 @@ void cr__task_reap(cr_task *t)
 	cr__stack_put(&w->stacks, t->stack_class, t->slot);
 }
 
+/* Picks the worker for a new task.  Returns it, or NULL for a bad index. */
+static cr__worker *place(cr__worker *w, const cr_spawn_opts *opts)
+{
+	cr__runtime *rt = w->rt;
+	if (!opts || opts->placement == CR_ON_CURRENT)
+		return w;
+	if (opts->placement == CR_ON_WORKER)
+		return opts->worker < rt->nworkers ? rt->workers[opts->worker] : NULL;
+	if (opts->placement == CR_ON_ANY) {
+		unsigned i = atomic_fetch_add_explicit(&rt->next_any, 1, memory_order_relaxed);
+		return rt->workers[i % rt->nworkers];
+	}
+	return NULL;
+}
+
 int cr_spawn(cr_task **out, cr_task_fn fn, void *arg, const cr_spawn_opts *opts)
 {
 	cr__worker *w = cr__self();
 	if (!w)
 		return -ESRCH;
-	return cr__task_create(w, out, fn, arg, opts);
+	if (!fn)
+		return -EINVAL;
+	cr__worker *to = place(w, opts);
+	if (!to)
+		return -EINVAL;
+	if (to == w)
+		return cr__task_create(w, out, fn, arg, opts);
+	if (!w->current)
+		return -EPERM;
+	return cr__remote_spawn(to, out, fn, arg, opts);
 }
 
-void cr_detach(cr_task *t)
+void cr__task_release(cr_task *t)
 {
-	if (!t)
+	if (t->worker != cr__self()) {
+		cr__remote_post(t->worker, &t->release_msg);
 		return;
+	}
 	if (t->state == CR__TASK_DONE && t->worker->exiting != t)
 		cr__task_reap(t);
 	else
 		t->detached = 1;
 }
 
+void cr_detach(cr_task *t)
+{
+	if (t)
+		cr__task_release(t);
+}
+
 int cr_cancel(cr_task *t)
 {
-	if (!t || t->state == CR__TASK_DONE)
+	if (!t || atomic_load_explicit(&t->done, memory_order_acquire))
 		return -ESRCH;
+	if (t->worker != cr__self()) {
+		if (!atomic_flag_test_and_set_explicit(&t->cancel_posted, memory_order_acq_rel))
+			cr__remote_post(t->worker, &t->cancel_msg);
+		return 0;
+	}
 	if (t->state == CR__TASK_PARKED && t->wait)
 		cr__wait_abort(t->wait, -ECANCELED);
 	else
@@ -136,7 +208,19 @@ int cr_cancel(cr_task *t)
 
 int cr_task_done(const cr_task *t)
 {
-	return t && t->state == CR__TASK_DONE;
+	return t && atomic_load_explicit(&((cr_task *)t)->done, memory_order_acquire);
+}
+
+int cr_worker_id(void)
+{
+	cr__worker *w = cr__self();
+	return w ? (int)w->id : -1;
+}
+
+unsigned cr_worker_count(void)
+{
+	cr__worker *w = cr__self();
+	return w ? w->rt->nworkers : 0;
 }
 
 cr_task *cr_current(void)

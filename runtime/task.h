@@ -4,6 +4,7 @@
 #define CORING_TASK_H
 
 #include <coring/runtime.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "context.h"
@@ -52,6 +53,10 @@ struct cr_task {
 	int stack_class;             /* pool size class */
 	void *asan_fake_stack;       /* ASan fake-stack handle across switches */
 	void *tsan_fiber;            /* TSan fiber of this task */
+	_Atomic int done;            /* 1 once ended (result published): other workers read it */
+	atomic_flag cancel_posted;   /* set while a cross-worker cancel is on its way */
+	cr__msg cancel_msg;          /* carries a cancel from another worker */
+	cr__msg release_msg;         /* carries a join's or detach's release from another worker */
 	char name[CR_TASK_NAME_MAX]; /* task name */
 };
 

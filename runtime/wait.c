@@ -2,6 +2,7 @@
 /* Parking and waking tasks on waiter records; where cancellation and deadlines take effect. */
 #include <errno.h>
 
+#include "remote.h"
 #include "worker.h"
 
 void cr__deadline_mark_expired(cr_task *t, uint64_t now);
@@ -58,10 +59,10 @@ int cr__wait_park(cr__wait *w)
 	t->wait = NULL;
 	cr__timer_heap_remove(&wk->timers, &w->deadline);
 	int res = w->res;
-	if (w->abort_reason && w->io) {
-		if (res == -ECANCELED || res == -EINTR)
-			res = w->abort_reason;
-		else if (w->abort_reason == -ECANCELED)
+	if (w->abort_reason) {
+		if (w->io && (res == -ECANCELED || res == -EINTR))
+			res = w->abort_reason; /* the kernel confirmed the cancellation */
+		else if (res != w->abort_reason && w->abort_reason == -ECANCELED)
 			t->cancel_pending = 1; /* completed anyway: deliver at the next wait */
 	}
 	return res;
@@ -69,11 +70,29 @@ int cr__wait_park(cr__wait *w)
 
 void cr__wake(cr__wait *w, int res)
 {
+	cr__worker *owner = w->task->worker;
+	cr__worker *self = cr__self();
+	if (owner != self) {
+		w->res = res;
+		w->msg.kind = CR__MSG_WAKE;
+		if (self)
+			self->stats.wakeups_sent++;
+		cr__remote_post(owner, &w->msg); /* w may be gone once this returns */
+		return;
+	}
 	if (w->woken)
 		return;
 	w->woken = 1;
 	w->res = res;
-	cr__sched_ready(w->task->worker, w->task);
+	cr__sched_ready(owner, w->task);
+}
+
+void cr__yield_shielded(void)
+{
+	cr__wait wait;
+	cr__wait_init(&wait, NULL);
+	cr__wake(&wait, 0);
+	cr__wait_park(&wait);
 }
 
 void cr__wait_abort(cr__wait *w, int reason)

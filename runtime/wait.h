@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "inbox.h"
 #include "timer_heap.h"
 
 struct cr_task;
@@ -24,6 +25,7 @@ typedef struct cr__wait {
 	uint8_t io;            /* 1 if an SQE points at this record (kernel results) */
 	cr__abort_fn abort;    /* how to end it early; NULL = cannot be interrupted */
 	cr__timer deadline;    /* fires when the task's deadline scope expires */
+	cr__msg msg;           /* carries a wake-up from another thread to the owner */
 } cr__wait;
 
 /* Checks for a pending cancellation or a passed deadline before anything is
@@ -41,14 +43,20 @@ void cr__wait_init(struct cr__wait *w, cr__abort_fn abort);
  * reason (-ECANCELED / -ETIMEDOUT) instead. */
 int cr__wait_park(struct cr__wait *w);
 
-/* Wakes w once with result res (later calls do nothing): the task becomes
- * ready.  Returns nothing. */
+/* Wakes w with result res: the task becomes ready.  On the owning worker,
+ * later calls do nothing; from any other thread (another worker, a pool
+ * thread) the caller must be the only waker, and the wake-up travels through
+ * the owner's inbox.  Returns nothing. */
 void cr__wake(struct cr__wait *w, int res);
 
 /* Requests an early end of w with reason (-ECANCELED / -ETIMEDOUT).  If w
  * cannot be interrupted now, a cancellation is kept pending for the task's
  * next wait.  Returns nothing. */
 void cr__wait_abort(struct cr__wait *w, int reason);
+
+/* Lets every other ready item run once, ignoring cancellation and deadlines.
+ * Returns nothing. */
+void cr__yield_shielded(void);
 
 /* Abort action for waits with nothing registered elsewhere: wakes with reason. */
 void cr__abort_wake(struct cr__wait *w, int reason);

@@ -1,23 +1,56 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-worker state: one thread's ring, run queue, timers, stacks and counters. */
+/* Per-worker state: one thread's ring, run queue, timers, stacks, inbox and counters. */
 #ifndef CORING_WORKER_H
 #define CORING_WORKER_H
 
 #include <coring/runtime.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "callback.h"
 #include "context.h"
+#include "inbox.h"
+#include "ring.h"
 #include "runq.h"
 #include "stack_pool.h"
 #include "task.h"
 #include "timer_heap.h"
 
 struct cr__ring;
+struct cr__offload;
+struct cr__worker;
 
-/* Everything one worker thread owns; nothing here is shared in the hot path. */
+/* What every worker of one cr_run shares. */
+typedef struct cr__runtime {
+	unsigned nworkers;            /* worker count */
+	struct cr__worker **workers;  /* all workers, index = worker id */
+	pthread_t *threads;           /* threads of workers 1..n-1 */
+	cr_config cfg;                /* configuration in force */
+	_Atomic unsigned next_any;    /* round-robin cursor for CR_ON_ANY */
+	_Atomic int stopping;         /* 1 once the main task ended */
+	_Atomic uint64_t running;     /* tasks not yet ended, over all workers */
+	struct cr__offload *offload;  /* blocking-call pool */
+	sigset_t saved_mask;          /* signal mask of cr_run's caller, restored at exit */
+} cr__runtime;
+
+/* Everything one worker thread owns; only the inbox and the sleep flags are
+ * touched by other threads. */
 typedef struct cr__worker {
+	cr__inbox inbox;             /* messages from other threads (MPSC) */
+	_Atomic int sleeping;        /* 1 while (about to be) blocked in io_uring_enter */
+	_Atomic int bell_rung;       /* 1 once someone rang since the worker slept */
+	char pad[64];                /* keeps the fields below off the shared cache line */
+	cr__runtime *rt;             /* the runtime this worker belongs to */
+	unsigned id;                 /* index in rt->workers */
+	int ring_fd;                 /* ring fd other workers target with MSG_RING */
+	int event_fd;                /* doorbell for threads that are not workers */
+	uint64_t event_buf;          /* read buffer of the eventfd read */
+	cr__cqe_handler event_handler; /* re-arms the eventfd read */
+	int signal_fd;               /* signalfd for cancel_on_signal, or -1 */
+	uint8_t signal_buf[128];     /* read buffer of the signalfd read */
+	cr__cqe_handler signal_handler; /* cancels the main task on SIGINT/SIGTERM */
 	struct cr__ring *ring;       /* this worker's io_uring */
 	cr__runq ready;              /* runnable tasks and callbacks, FIFO */
 	cr__ctx sched_ctx;           /* the scheduler's context (thread's own stack) */
@@ -29,9 +62,10 @@ typedef struct cr__worker {
 	cr_stats stats;              /* counters for cr_stats_get */
 	cr_config cfg;               /* configuration in force */
 	cr_task *all;                /* list of live tasks (for shutdown) */
-	cr_task *main_task;          /* the task cr_run started */
+	cr_task *main_task;          /* the task cr_run started (worker 0 only) */
 	int main_result;             /* its return value */
-	int stopping;                /* 1 once the main task ended */
+	int stopping;                /* 1 once this worker cancelled its tasks for shutdown */
+	cr__msg stop_msg;            /* tells this worker the main task ended */
 	unsigned since_poll;         /* items run since the kernel was last asked */
 	uint64_t inflight;           /* submitted operations a task still waits for */
 	void *altstack;              /* signal stack for overflow reports */
@@ -58,16 +92,36 @@ void cr__sched_suspend(cr__worker *w, cr_task *t);
 /* Switches away from a finished task for the last time.  Never returns. */
 _Noreturn void cr__sched_exit(cr__worker *w, cr_task *t);
 
-/* Runs the loop until the main task ended and every task is reaped.
- * Returns nothing. */
+/* Runs the loop until the runtime stops (main task ended, no task running
+ * anywhere).  Returns nothing. */
 void cr__sched_loop(cr__worker *w);
 
-/* Creates a task on w.  Returns 0 or -errno (see cr_spawn). */
+/* Creates a task on w (the calling thread's worker).  Returns 0 or -errno. */
 int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
 		    const cr_spawn_opts *opts);
 
+/* Drops the handle of t: reaps it if it ended, else marks it detached.  Works
+ * for tasks on any worker.  Returns nothing. */
+void cr__task_release(cr_task *t);
+
+/* Cancels every task of w and marks it stopping.  Returns nothing. */
+void cr__worker_stop(cr__worker *w);
+
 /* Fires every timer due at or before now.  Returns the number fired. */
 unsigned cr__timers_fire(cr__worker *w, uint64_t now);
+
+/* Posts m to worker `to`'s inbox and rings its doorbell if it sleeps.
+ * Callable from any thread.  Returns nothing. */
+void cr__remote_post(cr__worker *to, cr__msg *m);
+
+/* Rings `to`'s doorbell if it is asleep (no message).  Returns nothing. */
+void cr__remote_poke(cr__worker *to);
+
+/* Handles every message in w's inbox.  Returns the number handled. */
+unsigned cr__remote_drain(cr__worker *w);
+
+/* Sets up w's doorbells (eventfd read on the ring).  Returns 0 or -errno. */
+int cr__remote_init(cr__worker *w);
 
 /* Installs the process-wide overflow reporter and this thread's signal
  * stack.  Returns 0 or -errno. */

@@ -38,13 +38,18 @@ extern "C" {
 
 /* Configuration of cr_run; initialise with cr_config_init, then adjust. */
 typedef struct cr_config {
-	unsigned workers;          /* worker threads; 0 = one per online CPU (issue 3), currently 1 */
+	unsigned workers;          /* worker threads; 0 = one per online CPU (at most CR_MAX_WORKERS) */
 	size_t stack_size;         /* default stack size for tasks (bytes) */
 	unsigned sq_entries;       /* io_uring submission queue entries per worker */
 	unsigned cq_entries;       /* io_uring completion queue entries per worker */
 	unsigned no_defer_taskrun; /* 1 = do not try SINGLE_ISSUER|DEFER_TASKRUN */
 	unsigned ready_budget;     /* max ready items run before polling I/O again */
+	unsigned offload_threads;  /* max threads of the blocking-call pool (cr_to_thread) */
+	unsigned cancel_on_signal; /* 1 = SIGINT/SIGTERM cancel the main task (graceful stop) */
 } cr_config;
+
+/* Most workers cr_run starts. */
+#define CR_MAX_WORKERS 256
 
 /* Fills *cfg with defaults.  Returns nothing. */
 void cr_config_init(cr_config *cfg);
@@ -72,26 +77,42 @@ const char *cr_setup_error(void);
 
 typedef struct cr_task cr_task;
 
-/* Options for cr_spawn; a NULL pointer means all defaults. */
+/* Where cr_spawn places a task (cr_spawn_opts.placement). */
+enum cr_placement {
+	CR_ON_CURRENT = 0, /* the calling worker (default) */
+	CR_ON_WORKER = 1,  /* the worker numbered cr_spawn_opts.worker */
+	CR_ON_ANY = 2,     /* any worker, chosen round robin */
+};
+
+/* Options for cr_spawn; a NULL pointer (or a zeroed struct) means all defaults. */
 typedef struct cr_spawn_opts {
 	const char *name;  /* task name (copied, truncated to CR_TASK_NAME_MAX-1); NULL = "task" */
 	size_t stack_size; /* 0 = the runtime's default stack size */
+	int placement;     /* enum cr_placement */
+	unsigned worker;   /* worker index for CR_ON_WORKER */
 } cr_spawn_opts;
 
 /*
  * Creates a task running fn(arg); it starts after the current task next waits
  * or yields (FIFO with other ready tasks).  If out is not NULL, *out receives
  * a handle the caller must later pass to cr_join or cr_detach; if out is NULL
- * the task is detached.  Returns 0, -EINVAL (no fn, bad stack size), -ENOMEM
- * (no stack could be mapped), or -ESRCH if called outside cr_run.
+ * the task is detached.  A task stays on the worker it was placed on for its
+ * whole life.  Placing a task on another worker waits for that worker to
+ * create it, so it must be done from a task (not a callback).  Returns 0,
+ * -EINVAL (no fn, bad stack size, worker index out of range), -ENOMEM (no
+ * stack could be mapped), -EPERM (another worker requested outside a task),
+ * -ESRCH if called outside cr_run, -ECANCELED / -ETIMEDOUT if the caller was
+ * interrupted while waiting for another worker (the task is then still made
+ * and detached).
  */
 int cr_spawn(cr_task **out, cr_task_fn fn, void *arg, const cr_spawn_opts *opts);
 
 /*
- * Waits for task t to end and releases the handle.  *result (if not NULL)
- * gets its return value.  Returns 0, -EINVAL if t is the calling task,
- * -ECANCELED / -ETIMEDOUT if the wait was interrupted (the handle then stays
- * valid and t keeps running).
+ * Waits for task t (on any worker) to end and releases the handle.  *result
+ * (if not NULL) gets its return value.  Returns 0, -EDEADLK if t is the
+ * calling task, -EINVAL if t is NULL, -EPERM outside a task, -ECANCELED /
+ * -ETIMEDOUT if the wait was interrupted (the handle then stays valid and t
+ * keeps running).
  */
 int cr_join(cr_task *t, int *result);
 
@@ -117,6 +138,13 @@ int cr_yield(void);
 
 /* Returns the calling task, or NULL outside a task (e.g. in a callback). */
 cr_task *cr_current(void);
+
+/* Returns the index of the calling worker (0 .. cr_worker_count()-1), or -1
+ * outside cr_run. */
+int cr_worker_id(void);
+
+/* Returns the number of workers of the running runtime, or 0 outside cr_run. */
+unsigned cr_worker_count(void);
 
 /* Returns the name of t (NULL = current task), or "" outside a task. */
 const char *cr_task_name(const cr_task *t);
@@ -170,7 +198,9 @@ int cr_gather(cr_task *const *tasks, size_t n, int *results);
 /*
  * Waits until at least one of the n tasks has ended (asyncio.wait with
  * FIRST_COMPLETED) without joining any.  *index gets the lowest index of an
- * ended task.  Returns 0, -EINVAL (n == 0), -ECANCELED or -ETIMEDOUT.
+ * ended task.  The tasks must live on the caller's worker.  Returns 0,
+ * -EINVAL (n == 0), -EXDEV (a task on another worker), -ECANCELED or
+ * -ETIMEDOUT.
  */
 int cr_wait_any(cr_task *const *tasks, size_t n, size_t *index);
 
@@ -189,8 +219,9 @@ typedef struct cr_task_group {
 void cr_task_group_init(cr_task_group *g);
 
 /*
- * Spawns a member task (same options as cr_spawn).  Returns 0, an error of
- * cr_spawn, or -ECANCELED if the group is already cancelling after a failure.
+ * Spawns a member task on the caller's worker (placement in opts is ignored).
+ * Returns 0, an error of cr_spawn, or -ECANCELED if the group is already
+ * cancelling after a failure.
  */
 int cr_task_group_spawn(cr_task_group *g, cr_task_fn fn, void *arg, const cr_spawn_opts *opts);
 
@@ -272,6 +303,10 @@ typedef struct cr_stats {
 	uint64_t timers_fired;     /* timers that expired */
 	uint64_t callbacks_run;    /* loop callbacks run */
 	uint64_t stacks_mapped;    /* stacks currently mapped (free or in use) */
+	uint64_t wakeups_sent;     /* wake-ups this worker sent to other workers */
+	uint64_t wakeups_received; /* wake-ups other workers or threads sent to this one */
+	uint64_t doorbells_sent;   /* MSG_RING / eventfd notifications sent to sleeping workers */
+	uint64_t messages;         /* inbox messages handled (wake-ups, spawns, cancels, ...) */
 	unsigned ring_flags;       /* io_uring setup flags in use */
 	unsigned guard_mode;       /* 0 = MADV_GUARD_INSTALL, 1 = mprotect, 2 = canary only */
 } cr_stats;
@@ -279,6 +314,42 @@ typedef struct cr_stats {
 /* Fills *out with the current worker's counters.  Returns 0 or -ESRCH
  * outside cr_run. */
 int cr_stats_get(cr_stats *out);
+
+/* Fills *out with worker `worker`'s counters, taken by that worker itself (a
+ * consistent snapshot; waits for it when it is another worker, so call it
+ * from a task).  Returns 0, -EINVAL (no such worker), -EPERM (another worker
+ * asked outside a task), -ESRCH outside cr_run, -ECANCELED, -ETIMEDOUT. */
+int cr_stats_get_worker(unsigned worker, cr_stats *out);
+
+/* ---- blocking calls on the offload pool (asyncio.to_thread) ------------------- */
+
+/* A blocking function run on a pool thread; its return value is handed back. */
+typedef intptr_t (*cr_blocking_fn)(void *arg);
+
+/*
+ * Runs fn(arg) on a thread of the offload pool (at most cfg.offload_threads;
+ * excess calls queue in FIFO order) and parks the calling task until it
+ * returns; *result (if not NULL) gets its return value.  If the caller is
+ * cancelled or times out while the call is still queued, it is removed and
+ * never runs; once started it cannot be stopped, so the caller waits for it,
+ * gets its result, and the cancellation is delivered at the next wait.
+ * Returns 0, -EPERM outside a task, -ECANCELED / -ETIMEDOUT (not started),
+ * -EAGAIN if no pool thread could be created.
+ */
+int cr_to_thread(cr_blocking_fn fn, void *arg, intptr_t *result);
+
+/* ---- signals -------------------------------------------------------------------- */
+
+/*
+ * Waits until one of the n signals listed in signals[] is delivered to the
+ * process and writes its number to *signo.  The signals are blocked in the
+ * calling thread (worker threads other than cr_run's caller, and pool
+ * threads, block every signal) and stay blocked until cr_run returns, so
+ * they are received here instead of by their default action.  Returns 0,
+ * -EINVAL (no or invalid signal), -EPERM outside a task, -ECANCELED,
+ * -ETIMEDOUT, or -errno from signalfd.
+ */
+int cr_signal_wait(const int *signals, size_t n, int *signo);
 
 /* ---- kernel probe (what coring-probe prints) ------------------------------- */
 
