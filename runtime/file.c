@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "fiber.h"
 #include "io.h"
 #include "worker.h"
 
@@ -44,7 +45,10 @@ static ssize_t rw(uint8_t op, int fd, const void *buf, size_t len, int64_t off)
 
 ssize_t cr_file_read(int fd, void *buf, size_t len, int64_t off)
 {
-	return rw(IORING_OP_READ, fd, buf, len, off);
+	ssize_t n = rw(IORING_OP_READ, fd, buf, len, off);
+	if (n > 0)
+		cr__mark_defined(buf, (size_t)n);
+	return n;
 }
 
 ssize_t cr_file_write(int fd, const void *buf, size_t len, int64_t off)

@@ -71,6 +71,38 @@ static int runtime_done(cr__worker *w)
 	       atomic_load_explicit(&w->rt->running, memory_order_seq_cst) == 0;
 }
 
+#define SPIN_NS 20000u        /* how long an idle worker polls its inbox before sleeping */
+#define SPIN_RECENT_NS 1000000u /* ... if it had a message this recently */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* A worker that just talked to another one is likely to hear back within
+ * microseconds: polling the inbox briefly saves two context switches in the
+ * kernel.  Returns 1 if a message arrived. */
+static int spin_for_messages(cr__worker *w, uint64_t deadline)
+{
+	if (w->rt->nworkers < 2 || w->inflight || w->last_msg_ns == 0)
+		return 0;
+	uint64_t now = cr_now_ns();
+	if (now - w->last_msg_ns > SPIN_RECENT_NS)
+		return 0;
+	uint64_t until = now + SPIN_NS < deadline ? now + SPIN_NS : deadline;
+	for (unsigned i = 1;; i++) {
+		if (cr__inbox_nonempty(&w->inbox) || runtime_done(w))
+			return 1;
+		cpu_relax();
+		if ((i & 63) == 0 && cr_now_ns() >= until)
+			return 0;
+	}
+}
+
 /* Blocks in the kernel until a completion, a doorbell or the next timer,
  * unless a message or the end of the runtime is already there (the flag
  * and the re-check pair with cr__remote_poke). */
@@ -78,6 +110,8 @@ static void sleep_in_kernel(cr__worker *w)
 {
 	cr__timer *next = cr__timer_heap_top(&w->timers);
 	uint64_t deadline = next ? next->when : UINT64_MAX;
+	if (spin_for_messages(w, deadline))
+		return;
 	atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
 	int wait = !cr__inbox_nonempty(&w->inbox) && !runtime_done(w) &&
 		   (!next || deadline > cr_now_ns());
@@ -90,11 +124,13 @@ static void sleep_in_kernel(cr__worker *w)
  * message or the next timer; with ready work, only submits / polls when due. */
 static void poll_io(cr__worker *w)
 {
-	cr__remote_drain(w);
+	if (cr__remote_drain(w))
+		w->last_msg_ns = cr_now_ns();
 	if (w->ready.len == 0) {
 		sleep_in_kernel(w);
 		w->since_poll = 0;
-		cr__remote_drain(w);
+		if (cr__remote_drain(w))
+			w->last_msg_ns = cr_now_ns();
 	} else if (cr__ring_unsubmitted(w->ring) ||
 		   (w->inflight && w->since_poll >= w->cfg.ready_budget)) {
 		cr__ring_poll(w, 0, 0);

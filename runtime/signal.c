@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "fiber.h"
 #include "io.h"
 #include "offload.h"
 #include "worker.h"
@@ -89,6 +90,7 @@ int cr_signal_wait(const int *signals, size_t n, int *signo)
 	r = cr__io_wait(&s);
 	close(fd);
 	if (r == (int)sizeof(si)) {
+		cr__mark_defined(&si, sizeof(si));
 		if (signo)
 			*signo = (int)si.ssi_signo;
 		return 0;
