@@ -24,6 +24,7 @@ void cr__ctx_make(cr__ctx *ctx, void *stack_top, cr__ctx_entry entry, void *arg)
 	sp[0] = (uint64_t)(uintptr_t)entry;              /* x19 */
 	sp[1] = (uint64_t)(uintptr_t)arg;                /* x20 */
 	sp[11] = (uint64_t)(uintptr_t)cr__ctx_trampoline; /* x30 */
+	sp[20] = 0;                                       /* FPCR: round to nearest */
 #else
 #error "coring: no context switch for this architecture"
 #endif

@@ -3,6 +3,7 @@
 #include "stack_pool.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +52,20 @@ static int push_free(cr__stack_class *c, void *slot)
 	return 0;
 }
 
+/* Mappings the mprotect fallback may add: a quarter of vm.max_map_count,
+ * so that malloc, threads and the program keep room for their own. */
+static size_t mprotect_budget(void)
+{
+	long v = 65530;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 65530;
+		fclose(f);
+	}
+	return v > 0 ? (size_t)v / 4 : 0;
+}
+
 /* Protects the lowest page of a slot.  Returns nothing; degrades the mode. */
 static void install_guard(cr__stack_pool *p, char *slot)
 {
@@ -58,11 +73,14 @@ static void install_guard(cr__stack_pool *p, char *slot)
 		if (madvise(slot, p->page, MADV_GUARD_INSTALL) == 0)
 			return;
 		p->guard_mode = CR__GUARD_MPROTECT;
+		p->mprotect_left = mprotect_budget() / 2; /* each guard splits off two VMAs */
 	}
 	if (p->guard_mode == CR__GUARD_MPROTECT) {
-		if (mprotect(slot, p->page, PROT_NONE) == 0)
+		if (p->mprotect_left > 0 && mprotect(slot, p->page, PROT_NONE) == 0) {
+			p->mprotect_left--;
 			return;
-		p->guard_mode = CR__GUARD_CANARY; /* vm.max_map_count reached */
+		}
+		p->guard_mode = CR__GUARD_CANARY; /* budget of mappings used up */
 	}
 }
 

@@ -42,6 +42,7 @@ typedef struct cr__stack_pool {
 	size_t page;                                /* page size */
 	size_t mapped_slots;                        /* slots in all chunks */
 	int guard_mode;                             /* enum cr__guard_mode in use */
+	size_t mprotect_left;                       /* guards the mprotect fallback may still add */
 } cr__stack_pool;
 
 /* Initialises an empty pool.  Returns nothing. */

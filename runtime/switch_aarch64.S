@@ -3,7 +3,8 @@
 
 /* Frame layout (176 bytes), from the saved stack pointer upwards:
  *   0: x19 x20, 16: x21 x22, 32: x23 x24, 48: x25 x26, 64: x27 x28,
- *   80: x29 x30, 96: d8 d9, 112: d10 d11, 128: d12 d13, 144: d14 d15 */
+ *   80: x29 x30, 96: d8 d9, 112: d10 d11, 128: d12 d13, 144: d14 d15,
+ *   160: FPCR (rounding mode and other control bits are preserved across calls) */
 
 	.text
 	.globl	cr__ctx_switch
@@ -27,6 +28,8 @@ cr__ctx_switch:
 	stp	d10, d11, [sp, #112]
 	stp	d12, d13, [sp, #128]
 	stp	d14, d15, [sp, #144]
+	mrs	x2, fpcr
+	str	x2, [sp, #160]
 	mov	x2, sp
 	str	x2, [x0]
 	ldr	x2, [x1]
@@ -41,6 +44,8 @@ cr__ctx_switch:
 	ldp	d10, d11, [sp, #112]
 	ldp	d12, d13, [sp, #128]
 	ldp	d14, d15, [sp, #144]
+	ldr	x2, [sp, #160]
+	msr	fpcr, x2
 	add	sp, sp, #176
 	ret
 	.cfi_endproc

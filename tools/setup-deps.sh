@@ -17,6 +17,8 @@ packages=(
 	valgrind              # valgrind.h for stack-switch annotations, and memcheck
 	gdb                   # debugging (backtraces through task stacks)
 	gcc-aarch64-linux-gnu # checks that the aarch64 context switch compiles
+	libc6-dev-arm64-cross # ... and links, statically, for qemu-aarch64
+	qemu-user             # runs the aarch64 switch test under emulation
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
