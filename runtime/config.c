@@ -7,7 +7,7 @@
 void cr_config_init(cr_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->workers = 1;
+	cfg->workers = 0; /* one per online CPU */
 	cfg->stack_size = CR_DEFAULT_STACK_SIZE;
 	cfg->sq_entries = 256;
 	cfg->cq_entries = 8192; /* generous: multishot traffic posts many CQEs per SQE */

@@ -55,8 +55,10 @@ void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 #if defined(CORING_HAVE_VALGRIND)
 #include <valgrind/memcheck.h>
 #define cr__mark_defined(addr, len) ((void)VALGRIND_MAKE_MEM_DEFINED(addr, len))
+#define cr__running_on_valgrind() ((int)RUNNING_ON_VALGRIND)
 #else
 #define cr__mark_defined(addr, len) ((void)(addr), (void)(len))
+#define cr__running_on_valgrind() 0
 #endif
 
 #endif

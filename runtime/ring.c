@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 
 #include "worker.h"
 
@@ -38,6 +39,16 @@ static int read_sysctl_int(const char *path)
 	return v;
 }
 
+/* Returns 1 if the running kernel predates 5.12 (rings charged to memlock). */
+static int kernel_before_5_12(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major < 5 || (major == 5 && minor < 12);
+}
+
 /* Writes a sentence naming the likely cause of a failed io_uring_setup. */
 static void explain(int err, char *why, size_t len)
 {
@@ -55,11 +66,14 @@ static void explain(int err, char *why, size_t len)
 	else if (err == -EPERM)
 		snprintf(why, len, "io_uring_setup was refused (EPERM): a seccomp filter, LSM "
 				   "policy or sysctl forbids io_uring for this process");
-	else if (err == -ENOMEM)
+	else if (err == -ENOMEM && kernel_before_5_12())
 		snprintf(why, len, "io_uring_setup ran out of memory (ENOMEM): RLIMIT_MEMLOCK is "
 				   "%llu bytes, too low for the ring on kernels before 5.12; raise it "
 				   "(ulimit -l) or use fewer entries",
 			 (unsigned long long)rl.rlim_cur);
+	else if (err == -ENOMEM)
+		snprintf(why, len, "io_uring_setup ran out of memory (ENOMEM): the kernel could not "
+				   "allocate the ring; use fewer SQ/CQ entries or free memory");
 	else if (err == -EMFILE || err == -ENFILE)
 		snprintf(why, len, "io_uring_setup could not get a file descriptor (%s)",
 			 strerror(-err));

@@ -64,8 +64,8 @@ static void worker_destroy(cr__worker *w)
 		return;
 	for (cr_task *t = w->all; t; t = t->all_next)
 		cr__tsan_destroy(t->tsan_fiber); /* ended tasks whose handle was never released */
+	cr__timer_heap_free(&w->timers); /* first: armed timers live in callback records */
 	cr__callbacks_destroy(&w->callbacks);
-	cr__timer_heap_free(&w->timers);
 	cr__stack_pool_destroy(&w->stacks);
 	cr__ring_close(w->ring);
 	if (w->event_fd >= 0)
@@ -101,6 +101,7 @@ static int worker_create(cr__runtime *rt, unsigned id, char *why, size_t whylen)
 		return r;
 	}
 	w->sched_fiber = cr__tsan_current();
+	w->under_valgrind = cr__running_on_valgrind();
 	rt->workers[id] = w;
 	return 0;
 }
@@ -126,7 +127,7 @@ static void *worker_thread(void *arg)
 	pthread_mutex_lock(ts->mu);
 	if (r < 0 && *ts->err == 0) {
 		*ts->err = r;
-		snprintf(ts->why, 256, "worker %u: %s", ts->id, why);
+		snprintf(ts->why, 256, "worker %u: %.200s", ts->id, why);
 	}
 	(*ts->ready)++;
 	pthread_cond_broadcast(ts->cv);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The worker loop: poll the ring, fire due timers, run the ready snapshot; and the switches. */
 #include <errno.h>
+#include <time.h>
 
 #include "fiber.h"
 #include "ring.h"
@@ -103,6 +104,20 @@ static int spin_for_messages(cr__worker *w, uint64_t deadline)
 	}
 }
 
+/* valgrind serialises threads and does not treat io_uring_enter as a call
+ * that may block, so a worker asleep in it would stall every other thread.
+ * Under valgrind an idle worker polls the ring and naps in nanosleep (which
+ * valgrind knows blocks) for at most a millisecond instead. */
+static void valgrind_nap(cr__worker *w, uint64_t deadline)
+{
+	if (cr__ring_poll(w, 0, 0))
+		return;
+	uint64_t now = cr_now_ns();
+	uint64_t ns = deadline > now ? deadline - now : 0;
+	struct timespec ts = {0, (long)(ns < 1000000 ? ns : 1000000)};
+	nanosleep(&ts, NULL);
+}
+
 /* Blocks in the kernel until a completion, a doorbell or the next timer,
  * unless a message or the end of the runtime is already there (the flag
  * and the re-check pair with cr__remote_poke). */
@@ -115,7 +130,10 @@ static void sleep_in_kernel(cr__worker *w)
 	atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
 	int wait = !cr__inbox_nonempty(&w->inbox) && !runtime_done(w) &&
 		   (!next || deadline > cr_now_ns());
-	cr__ring_poll(w, wait, deadline);
+	if (wait && w->under_valgrind)
+		valgrind_nap(w, deadline);
+	else
+		cr__ring_poll(w, wait, deadline);
 	atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
 	atomic_store_explicit(&w->bell_rung, 0, memory_order_seq_cst);
 }

@@ -97,6 +97,8 @@ void cr__yield_shielded(void)
 
 void cr__wait_abort(cr__wait *w, int reason)
 {
+	if (reason == -ECANCELED && w->abort_reason == -ECANCELED)
+		return; /* this wait already ends in the cancellation: deliver it once */
 	if (w->woken || w->abort_reason || !w->abort) {
 		if (reason == -ECANCELED)
 			w->task->cancel_pending = 1;

@@ -69,6 +69,7 @@ typedef struct cr__worker {
 	unsigned since_poll;         /* items run since the kernel was last asked */
 	uint64_t inflight;           /* submitted operations a task still waits for */
 	uint64_t last_msg_ns;        /* when the inbox last had messages */
+	int under_valgrind;          /* 1: never block inside io_uring_enter */
 	void *altstack;              /* signal stack for overflow reports */
 	size_t altstack_size;        /* its size */
 	void *sched_fake_stack;      /* ASan fake-stack handle of the scheduler */
