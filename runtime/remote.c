@@ -3,6 +3,7 @@
 #include "remote.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <linux/io_uring.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -137,6 +138,12 @@ static void handle(cr__worker *w, cr__msg *m)
 	case CR__MSG_STOP:
 		cr__worker_stop(w);
 		break;
+	case CR__MSG_SIGBLOCK: {
+		cr__sigblock_req *req = (cr__sigblock_req *)m;
+		pthread_sigmask(SIG_BLOCK, &req->set, NULL);
+		cr__wake(&req->reply, 0);
+		break;
+	}
 	case CR__MSG_STATS: {
 		cr__stats_req *req = (cr__stats_req *)m;
 		cr__stats_fill(w, req->out);

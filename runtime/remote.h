@@ -3,6 +3,8 @@
 #ifndef CORING_REMOTE_H
 #define CORING_REMOTE_H
 
+#include <signal.h>
+
 #include "worker.h"
 
 enum cr__msg_kind {
@@ -14,7 +16,16 @@ enum cr__msg_kind {
 	CR__MSG_RELEASE = 6, /* cr_task.release_msg: a handle was dropped */
 	CR__MSG_STOP = 7,    /* cr__worker.stop_msg: the main task ended */
 	CR__MSG_STATS = 8,   /* cr__stats_req: copy this worker's counters, reply */
+	CR__MSG_SIGBLOCK = 9, /* cr__sigblock_req: block signals in this thread, reply */
 };
+
+/* A request to block signals in worker 0's thread (the only one that gets
+ * process-directed signals by default). */
+typedef struct cr__sigblock_req {
+	cr__msg msg;          /* CR__MSG_SIGBLOCK */
+	sigset_t set;         /* signals to block */
+	cr__wait reply;       /* the requester's wait */
+} cr__sigblock_req;
 
 /* A request to create a task on another worker; lives on the requester's stack. */
 typedef struct cr__spawn_req {

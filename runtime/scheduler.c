@@ -127,6 +127,9 @@ static void sleep_in_kernel(cr__worker *w)
 	uint64_t deadline = next ? next->when : UINT64_MAX;
 	if (spin_for_messages(w, deadline))
 		return;
+	/* Clear the bell before announcing the sleep: whoever rings it from now
+	 * on sends a doorbell that arrives after this point and ends the sleep. */
+	atomic_store_explicit(&w->bell_rung, 0, memory_order_seq_cst);
 	atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
 	int wait = !cr__inbox_nonempty(&w->inbox) && !runtime_done(w) &&
 		   (!next || deadline > cr_now_ns());
@@ -134,8 +137,7 @@ static void sleep_in_kernel(cr__worker *w)
 		valgrind_nap(w, deadline);
 	else
 		cr__ring_poll(w, wait, deadline);
-	atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
-	atomic_store_explicit(&w->bell_rung, 0, memory_order_seq_cst);
+	atomic_store_explicit(&w->sleeping, 0, memory_order_seq_cst);
 }
 
 /* Talks to the kernel: without ready work, sleeps until a completion, a

@@ -12,6 +12,7 @@
 #include "fiber.h"
 #include "io.h"
 #include "offload.h"
+#include "remote.h"
 #include "worker.h"
 
 static void on_stop_signal(cr__cqe_handler *h, int res, uint32_t flags);
@@ -60,6 +61,23 @@ int cr__signals_setup(cr__worker *w, char *why, unsigned long whylen)
 	return 0;
 }
 
+/* Blocks set in the calling thread and in worker 0's (the other workers and
+ * the pool threads block every signal from their start), so that the
+ * signals stay pending for signalfd instead of taking their default action.
+ * Returns nothing. */
+static void block_everywhere(cr__worker *w, const sigset_t *set)
+{
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	if (w->id == 0)
+		return;
+	cr__sigblock_req req;
+	req.msg.kind = CR__MSG_SIGBLOCK;
+	req.set = *set;
+	cr__wait_init(&req.reply, NULL);
+	cr__remote_post(w->rt->workers[0], &req.msg);
+	cr__remote_wait_reply(&req.reply);
+}
+
 int cr_signal_wait(const int *signals, size_t n, int *signo)
 {
 	cr__worker *w = cr__self();
@@ -75,7 +93,7 @@ int cr_signal_wait(const int *signals, size_t n, int *signo)
 	int r = cr__wait_prepare();
 	if (r)
 		return r;
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	block_everywhere(w, &set);
 	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;

@@ -20,9 +20,17 @@ typedef struct cr__timer {
 	cr__timer_fn fire; /* expiry action */
 } cr__timer;
 
-/* The heap: an array of timer pointers. */
+/* One heap slot: the ordering key is kept inline so that sifting compares
+ * without following pointers (1M timers do not fit in cache). */
+typedef struct cr__timer_slot {
+	uint64_t when;  /* copy of t->when */
+	uint64_t seq;   /* copy of t->seq */
+	cr__timer *t;   /* the timer */
+} cr__timer_slot;
+
+/* The heap: an array of slots. */
 typedef struct cr__timer_heap {
-	cr__timer **items; /* heap-ordered array */
+	cr__timer_slot *items; /* heap-ordered array */
 	uint32_t len;      /* timers armed */
 	uint32_t cap;      /* allocated slots */
 	uint64_t next_seq; /* sequence for the next arming */
@@ -49,7 +57,7 @@ void cr__timer_heap_remove(cr__timer_heap *h, cr__timer *t);
 /* Returns the earliest timer without removing it, or NULL. */
 static inline cr__timer *cr__timer_heap_top(const cr__timer_heap *h)
 {
-	return h->len ? h->items[0] : NULL;
+	return h->len ? h->items[0].t : NULL;
 }
 
 /* Releases the array (timers still armed are forgotten).  Returns nothing. */

@@ -104,7 +104,7 @@ static int child_body(int err)
 		return CHECK_SKIP_CODE;
 	/* A sysctl, when set, is an equally true cause to report. */
 	if (disabled <= 0)
-		cause = err == ENOMEM ? "MEMLOCK" : "seccomp";
+		cause = err == ENOMEM ? "ENOMEM" : "seccomp";
 	check_failed_run(NULL, err, cause);
 	/* Nothing stayed behind: the next attempt fails the same way (not -EBUSY). */
 	check_failed_run(NULL, err, cause);
