@@ -201,6 +201,8 @@ static cr__runtime *runtime_alloc(const cr_config *cfg)
 		return NULL;
 	rt->cfg = *cfg;
 	rt->nworkers = cfg->workers;
+	/* Spinning for messages only pays when the peer has a CPU of its own. */
+	rt->spin_ok = cfg->workers > 1 && (long)cfg->workers <= sysconf(_SC_NPROCESSORS_ONLN);
 	rt->workers = calloc(cfg->workers, sizeof(*rt->workers));
 	rt->threads = calloc(cfg->workers, sizeof(*rt->threads));
 	rt->offload = cr__offload_create(cfg->offload_threads);

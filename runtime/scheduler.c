@@ -89,7 +89,7 @@ static inline void cpu_relax(void)
  * kernel.  Returns 1 if a message arrived. */
 static int spin_for_messages(cr__worker *w, uint64_t deadline)
 {
-	if (w->rt->nworkers < 2 || w->inflight || w->last_msg_ns == 0)
+	if (!w->rt->spin_ok || w->inflight || w->last_msg_ns == 0)
 		return 0;
 	uint64_t now = cr_now_ns();
 	if (now - w->last_msg_ns > SPIN_RECENT_NS)

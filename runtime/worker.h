@@ -30,6 +30,7 @@ typedef struct cr__runtime {
 	cr_config cfg;                /* configuration in force */
 	_Atomic unsigned next_any;    /* round-robin cursor for CR_ON_ANY */
 	_Atomic int stopping;         /* 1 once the main task ended */
+	int spin_ok;                  /* 1: several workers, each with a CPU of its own */
 	_Atomic uint64_t running;     /* tasks not yet ended, over all workers */
 	struct cr__offload *offload;  /* blocking-call pool */
 	sigset_t saved_mask;          /* signal mask of cr_run's caller, restored at exit */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <coring.h>
 
@@ -22,25 +24,6 @@
 #else
 #define CHECK_PRINTF_(f, a)
 #define CHECK_NORETURN_
-/*
- * Runs fn(arg) as the main task (cfg NULL = defaults) and returns its result.
- * Skips the test (exit 77) when io_uring cannot be used on this machine
- * (-ENOSYS, -EPERM, -EACCES: disabled by sysctl or seccomp); any other
- * cr_run failure fails the test with cr_setup_error().
- */
-static inline int check_run(const cr_config *cfg, cr_task_fn fn, void *arg)
-{
-	int result = 0;
-	int rc = cr_run(cfg, fn, arg, &result);
-
-	if (rc == -ENOSYS || rc == -EPERM || rc == -EACCES)
-		check_skip("io_uring is not usable here: %s", cr_setup_error());
-	if (rc < 0)
-		check_fail_(__FILE__, __LINE__, "cr_run: returned %d (%s): %s", rc, strerror(-rc),
-			    cr_setup_error());
-	return result;
-}
-
 #endif
 
 /* Prints "file:line: FAIL: <message>" to stderr and exits with status 1. */
@@ -199,6 +182,27 @@ static inline int check_run(const cr_config *cfg, cr_task_fn fn, void *arg)
 		check_fail_(__FILE__, __LINE__, "cr_run: returned %d (%s): %s", rc, strerror(-rc),
 			    cr_setup_error());
 	return result;
+}
+
+/* Fails the test (exit 1 with a message) if it is still running after
+ * `seconds`: a lost wake-up shows as a clear failure instead of a CTest
+ * timeout.  Returns nothing. */
+static inline void check_watchdog_fire_(int sig)
+{
+	static const char msg[] = "FAIL: watchdog: no end in sight (a task was never woken?)\n";
+	(void)sig;
+	ssize_t n = write(2, msg, sizeof(msg) - 1);
+	(void)n;
+	_exit(1);
+}
+
+static inline void check_watchdog(unsigned seconds)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = check_watchdog_fire_;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(seconds);
 }
 
 #endif
