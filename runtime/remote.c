@@ -13,7 +13,7 @@
 static void ring_doorbell(cr__worker *to)
 {
 	cr__worker *self = cr__self();
-	if (self && self->rt == to->rt && cr__ring_has_op(self->ring, IORING_OP_MSG_RING)) {
+	if (self && self->rt == to->rt && cr__ring_has_msg_ring(self->ring)) {
 		struct io_uring_sqe *sqe = cr__ring_sqe(self);
 		sqe->opcode = IORING_OP_MSG_RING;
 		sqe->fd = to->ring_fd;

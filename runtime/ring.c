@@ -138,9 +138,9 @@ int cr__ring_fd(const struct cr__ring *r)
 	return r->uring.ring_fd;
 }
 
-int cr__ring_has_op(const struct cr__ring *r, unsigned op)
+int cr__ring_has_msg_ring(const struct cr__ring *r)
 {
-	return op == IORING_OP_MSG_RING ? r->has_msg_ring : 1;
+	return r->has_msg_ring;
 }
 
 void cr__ring_submit_now(cr__worker *w)

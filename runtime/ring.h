@@ -48,8 +48,8 @@ int cr__ring_fd(const struct cr__ring *r);
  * Returns nothing; on kernel pushback the SQEs wait for the next poll. */
 void cr__ring_submit_now(struct cr__worker *w);
 
-/* Returns 1 if this kernel supports opcode op (probed at ring setup). */
-int cr__ring_has_op(const struct cr__ring *r, unsigned op);
+/* Returns 1 if this kernel has IORING_OP_MSG_RING (probed at ring setup). */
+int cr__ring_has_msg_ring(const struct cr__ring *r);
 
 /* Returns the io_uring setup flags in use. */
 unsigned cr__ring_setup_flags(const struct cr__ring *r);
