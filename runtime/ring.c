@@ -16,6 +16,7 @@ struct cr__ring {
 	struct io_uring uring;    /* liburing's ring */
 	unsigned flags;           /* setup flags that were accepted */
 	int has_msg_ring;         /* IORING_OP_MSG_RING is supported */
+	int has_cqe_skip;         /* IOSQE_CQE_SKIP_SUCCESS is supported */
 };
 
 /* Setup flag sets, best first; each later one drops what an older kernel refuses. */
@@ -99,6 +100,7 @@ int cr__ring_open(struct cr__ring **out, const cr_config *cfg, char *why, size_t
 		err = io_uring_queue_init_params(cfg->sq_entries, &r->uring, &p);
 		if (err == 0) {
 			r->flags = p.flags;
+			r->has_cqe_skip = (p.features & IORING_FEAT_CQE_SKIP) != 0;
 			break;
 		}
 		if (err != -EINVAL)
@@ -141,6 +143,11 @@ int cr__ring_fd(const struct cr__ring *r)
 int cr__ring_has_msg_ring(const struct cr__ring *r)
 {
 	return r->has_msg_ring;
+}
+
+int cr__ring_has_cqe_skip(const struct cr__ring *r)
+{
+	return r->has_cqe_skip;
 }
 
 void cr__ring_submit_now(cr__worker *w)

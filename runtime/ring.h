@@ -51,6 +51,9 @@ void cr__ring_submit_now(struct cr__worker *w);
 /* Returns 1 if this kernel has IORING_OP_MSG_RING (probed at ring setup). */
 int cr__ring_has_msg_ring(const struct cr__ring *r);
 
+/* Returns 1 if this kernel has IOSQE_CQE_SKIP_SUCCESS (IORING_FEAT_CQE_SKIP). */
+int cr__ring_has_cqe_skip(const struct cr__ring *r);
+
 /* Returns the io_uring setup flags in use. */
 unsigned cr__ring_setup_flags(const struct cr__ring *r);
 

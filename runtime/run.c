@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cr_run: starts the workers (the caller's thread is worker 0), runs the main task, tears down. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,17 @@ const char *cr_setup_error(void)
 	return setup_error;
 }
 
+/* Returns the number of CPUs this process may run on (its affinity mask),
+ * at least 1. */
+static unsigned usable_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (unsigned)n;
+}
+
 /* Copies cfg (or the defaults) into out and checks it.  Returns 0 or -EINVAL. */
 static int check_config(const cr_config *cfg, cr_config *out)
 {
@@ -28,8 +40,8 @@ static int check_config(const cr_config *cfg, cr_config *out)
 	else
 		cr_config_init(out);
 	if (out->workers == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		out->workers = n < 1 ? 1 : (n > CR_MAX_WORKERS ? CR_MAX_WORKERS : (unsigned)n);
+		unsigned n = usable_cpus();
+		out->workers = n > CR_MAX_WORKERS ? CR_MAX_WORKERS : n;
 	}
 	if (out->workers > CR_MAX_WORKERS) {
 		snprintf(setup_error, sizeof(setup_error), "cr_config.workers=%u exceeds %u",
@@ -202,7 +214,7 @@ static cr__runtime *runtime_alloc(const cr_config *cfg)
 	rt->cfg = *cfg;
 	rt->nworkers = cfg->workers;
 	/* Spinning for messages only pays when the peer has a CPU of its own. */
-	rt->spin_ok = cfg->workers > 1 && (long)cfg->workers <= sysconf(_SC_NPROCESSORS_ONLN);
+	rt->spin_ok = cfg->workers > 1 && cfg->workers <= usable_cpus();
 	rt->workers = calloc(cfg->workers, sizeof(*rt->workers));
 	rt->threads = calloc(cfg->workers, sizeof(*rt->threads));
 	rt->offload = cr__offload_create(cfg->offload_threads);

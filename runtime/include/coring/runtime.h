@@ -38,7 +38,7 @@ extern "C" {
 
 /* Configuration of cr_run; initialise with cr_config_init, then adjust. */
 typedef struct cr_config {
-	unsigned workers;          /* worker threads; 0 = one per online CPU (at most CR_MAX_WORKERS) */
+	unsigned workers;          /* worker threads; 0 = one per CPU this process may use (affinity) */
 	size_t stack_size;         /* default stack size for tasks (bytes) */
 	unsigned sq_entries;       /* io_uring submission queue entries per worker */
 	unsigned cq_entries;       /* io_uring completion queue entries per worker */
