@@ -70,6 +70,21 @@ static int check_config(const cr_config *cfg, cr_config *out)
 	return 0;
 }
 
+/* Finds the calling thread's stack (the scheduler runs on it): ASan needs its
+ * bounds whenever a task switches back.  Returns nothing; zeros if unknown. */
+static void thread_stack(const void **lo, size_t *size)
+{
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t len = 0;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &addr, &len);
+		pthread_attr_destroy(&attr);
+	}
+	*lo = addr;
+	*size = len;
+}
+
 static void worker_destroy(cr__worker *w)
 {
 	if (!w)
@@ -113,6 +128,7 @@ static int worker_create(cr__runtime *rt, unsigned id, char *why, size_t whylen)
 		return r;
 	}
 	w->sched_fiber = cr__tsan_current();
+	thread_stack(&w->sched_stack_lo, &w->sched_stack_size);
 	w->under_valgrind = cr__running_on_valgrind();
 	rt->workers[id] = w;
 	return 0;

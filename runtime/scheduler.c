@@ -27,31 +27,82 @@ static size_t stack_len(const cr__worker *w, const cr_task *t)
 	return (size_t)((const char *)t - (const char *)stack_lo(w, t));
 }
 
-static void resume_task(cr__worker *w, cr_task *t)
+/* Bookkeeping of every switch into t (from the scheduler or another task). */
+static void enter_task(cr__worker *w, cr_task *t)
 {
 	w->current = t;
 	t->state = CR__TASK_RUNNING;
 	w->stats.switches++;
+}
+
+/* Runs t until control comes back to the scheduler (from t or from a task
+ * that t, or a task after it, switched to directly), then finishes what the
+ * last one left: its canary check, and the reaping of a task that ended. */
+static void resume_task(cr__worker *w, cr_task *t)
+{
+	enter_task(w, t);
 	cr__asan_start(&w->sched_fake_stack, stack_lo(w, t), stack_len(w, t));
 	cr__tsan_switch(t->tsan_fiber);
 	cr__ctx_switch(&w->sched_ctx, &t->ctx);
 	cr__asan_finish(w->sched_fake_stack, NULL, NULL);
+	cr_task *last = w->current;
 	w->current = NULL;
 	if (w->stacks.guard_mode != CR__GUARD_MADVISE)
-		cr__overflow_check_canary(w, t);
-	if (w->exiting == t) {
+		cr__overflow_check_canary(w, last);
+	cr_task *e = w->exiting;
+	if (e) {
 		w->exiting = NULL;
-		cr__asan_unpoison(stack_lo(w, t), stack_len(w, t));
-		if (t->detached)
-			cr__task_reap(t);
+		cr__asan_unpoison(stack_lo(w, e), stack_len(w, e));
+		if (e->detached)
+			cr__task_reap(e);
 	}
+}
+
+/* Returns 1 if a pass of the loop between two batches would do nothing but
+ * start the next batch: no timer armed, no SQE to submit, no completion
+ * due a look, no message waiting. */
+static int loop_would_idle(cr__worker *w)
+{
+	return w->timers.len == 0 && !cr__ring_unsubmitted(w->ring) &&
+	       !(w->inflight && w->since_poll >= w->cfg.ready_budget) &&
+	       !cr__inbox_nonempty(&w->inbox);
+}
+
+/* Takes the next item of the current batch if it is a task: the one the
+ * scheduler would resume next anyway (when the batch is used up and the loop
+ * has nothing else to do, the next batch starts here).  Returns it or NULL. */
+static cr_task *next_in_batch(cr__worker *w)
+{
+	if (w->batch_left == 0 && w->ready.len && loop_would_idle(w))
+		w->batch_left = w->ready.len;
+	cr__runnable *r = w->batch_left ? w->ready.head : NULL;
+	if (!r || r->kind != CR__RUN_TASK)
+		return NULL;
+	cr__runq_pop(&w->ready);
+	w->batch_left--;
+	w->since_poll++;
+	return (cr_task *)((char *)r - offsetof(cr_task, run));
 }
 
 void cr__sched_suspend(cr__worker *w, cr_task *t)
 {
-	cr__asan_start(&t->asan_fake_stack, w->sched_stack_lo, w->sched_stack_size);
-	cr__tsan_switch(w->sched_fiber);
-	cr__ctx_switch(&t->ctx, &w->sched_ctx);
+	if (w->stacks.guard_mode != CR__GUARD_MADVISE)
+		cr__overflow_check_canary(w, t);
+	cr_task *next = next_in_batch(w);
+	if (next == t) { /* woken already and first in line: keep running */
+		enter_task(w, t);
+		return;
+	}
+	if (next) {
+		/* One switch instead of two: straight to the next task. */
+		enter_task(w, next);
+		cr__asan_start(&t->asan_fake_stack, stack_lo(w, next), stack_len(w, next));
+		cr__tsan_switch(next->tsan_fiber);
+	} else {
+		cr__asan_start(&t->asan_fake_stack, w->sched_stack_lo, w->sched_stack_size);
+		cr__tsan_switch(w->sched_fiber);
+	}
+	cr__ctx_switch(&t->ctx, next ? &next->ctx : &w->sched_ctx);
 	cr__asan_finish(t->asan_fake_stack, NULL, NULL);
 }
 
@@ -158,16 +209,19 @@ static void poll_io(cr__worker *w)
 	}
 }
 
+/* Runs the items that were ready when the batch began (asyncio's snapshot);
+ * tasks may hand the CPU to the next one directly (cr__sched_suspend). */
 static void run_ready(cr__worker *w)
 {
-	size_t n = w->ready.len;
-	while (n-- > 0) {
+	w->batch_left = w->ready.len;
+	while (w->batch_left > 0) {
+		w->batch_left--;
 		cr__runnable *r = cr__runq_pop(&w->ready);
+		w->since_poll++;
 		if (r->kind == CR__RUN_TASK)
 			resume_task(w, (cr_task *)((char *)r - offsetof(cr_task, run)));
 		else
 			cr__callback_run(w, (cr__callback *)((char *)r - offsetof(cr__callback, run)));
-		w->since_poll++;
 	}
 }
 

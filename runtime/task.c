@@ -69,7 +69,7 @@ static void task_entry(void *arg)
 {
 	cr_task *t = arg;
 	cr__worker *w = t->worker;
-	cr__asan_finish(NULL, &w->sched_stack_lo, &w->sched_stack_size);
+	cr__asan_finish(NULL, NULL, NULL); /* first run: nothing to restore */
 	t->result = t->fn(t->arg);
 	t->state = CR__TASK_DONE;
 	t->deadline = NULL;

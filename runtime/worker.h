@@ -68,6 +68,7 @@ typedef struct cr__worker {
 	int stopping;                /* 1 once this worker cancelled its tasks for shutdown */
 	cr__msg stop_msg;            /* tells this worker the main task ended */
 	unsigned since_poll;         /* items run since the kernel was last asked */
+	size_t batch_left;           /* items of the current ready snapshot not yet run */
 	uint64_t inflight;           /* submitted operations a task still waits for */
 	uint64_t last_msg_ns;        /* when the inbox last had messages */
 	int under_valgrind;          /* 1: never block inside io_uring_enter */
