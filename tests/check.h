@@ -15,6 +15,16 @@
 
 #include <coring.h>
 
+/* Defined in ThreadSanitizer builds, where tests scale their counts down. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CHECK_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(CHECK_UNDER_TSAN)
+#define CHECK_UNDER_TSAN 1
+#endif
+
 /* Exit status CTest reads as "skipped" (SKIP_RETURN_CODE). */
 #define CHECK_SKIP_CODE 77
 

@@ -9,17 +9,8 @@
 
 #include "../runtime/inbox.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#endif
-
 #define PRODUCERS 4
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 #define MESSAGES 250000u /* per producer */
 #define RECYCLE_MESSAGES 100000u
 #else
@@ -238,7 +229,7 @@ static void semantics(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 	printf("TSan build: %u messages per producer (%u when recycling)\n", MESSAGES,
 	       RECYCLE_MESSAGES);
 #endif

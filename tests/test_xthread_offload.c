@@ -8,16 +8,7 @@
 
 #include "check.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#endif
-
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 #define CALLS_PER_TASK 100u
 #else
 #define CALLS_PER_TASK 500u
@@ -454,7 +445,7 @@ int main(void)
 	cr_config cfg;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	check_watchdog(60);
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 	printf("TSan build: %u calls per task in the multi-worker part\n", CALLS_PER_TASK);
 #endif
 	CHECK_EQ_INT(cr_to_thread(thread_id_call, NULL, NULL), -EPERM); /* outside cr_run */

@@ -9,16 +9,7 @@
 #include "../runtime/wait.h"
 #include "../runtime/worker.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#endif
-
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 #define PINGPONG_N 150000u /* round trips, 2 workers */
 #define PINGPONG4_N 10000u /* round trips per pair, 4 workers */
 #define FAN_K 64u	   /* fan-out width */
@@ -34,7 +25,7 @@
 
 /* Most time one ping-pong run may take; on a loaded machine the workers
  * sleep between wake-ups and each costs tens of microseconds. */
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 #define PINGPONG_BUDGET_NS (5000ull * 1000000ull)
 #else
 #define PINGPONG_BUDGET_NS (3000ull * 1000000ull)
@@ -529,7 +520,7 @@ int main(void)
 	cr_config cfg;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	check_watchdog(60);
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 	printf("TSan build: ping-pong %u (2 workers) / %u per pair (4 workers) round trips, "
 	       "fan-out k=%u rounds %u / %u\n",
 	       PINGPONG_N, PINGPONG4_N, FAN_K, FAN_ROUNDS, FAN4_ROUNDS);

@@ -9,16 +9,7 @@
 
 #include "check.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#endif
-
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 #define STORM_TASKS 3000u /* tasks spawned on other workers, each spawning back */
 #else
 #define STORM_TASKS 4000u
@@ -587,7 +578,7 @@ int main(void)
 	cr_config cfg;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	check_watchdog(60);
-#if defined(UNDER_TSAN)
+#if defined(CHECK_UNDER_TSAN)
 	printf("TSan build: spawn storm of %u tasks\n", STORM_TASKS);
 #endif
 	CHECK_EQ_INT(cr_worker_id(), -1);
@@ -599,7 +590,7 @@ int main(void)
 	cfg.workers = 2;
 	CHECK_EQ_INT(check_run(&cfg, main_trivial, NULL), 0);
 	int base_threads = count_threads();
-#if !defined(UNDER_TSAN)
+#if !defined(CHECK_UNDER_TSAN)
 	CHECK_EQ_INT(base_threads, 1);
 #endif
 
