@@ -157,6 +157,8 @@ int cr__stack_get(cr__stack_pool *p, int cls, void **slot)
 			return r;
 	}
 	char *s = c->free[--c->nfree];
+	if (c->cold > c->nfree)
+		c->cold = c->nfree;
 	if (p->guard_mode != CR__GUARD_MADVISE)
 		*(uint64_t *)(s + p->page) = CR__STACK_CANARY;
 	*slot = s;
@@ -166,12 +168,13 @@ int cr__stack_get(cr__stack_pool *p, int cls, void **slot)
 void cr__stack_put(cr__stack_pool *p, int cls, void *slot)
 {
 	cr__stack_class *c = &p->classes[cls - CR__STACK_MIN_CLASS];
-	if (c->nfree >= WARM_STACKS) {
-		size_t len = cr__stack_slot_size(cls) - p->page;
-		madvise((char *)slot + p->page, len, MADV_DONTNEED);
-	}
 	/* Capacity was reserved when the chunk was mapped, so this cannot fail. */
 	(void)push_free(c, slot);
+	if (c->nfree - c->cold > WARM_STACKS) {
+		size_t len = cr__stack_slot_size(cls) - p->page;
+		madvise((char *)c->free[c->cold] + p->page, len, MADV_DONTNEED);
+		c->cold++;
+	}
 }
 
 int cr__stack_in_guard(const cr__stack_pool *p, const void *slot, const void *addr)

@@ -22,6 +22,7 @@ enum cr__guard_mode {
 typedef struct cr__stack_class {
 	void **free;   /* slot base addresses ready for reuse (LIFO: warm first) */
 	size_t nfree;  /* entries in free */
+	size_t cold;   /* free[0 .. cold) have given their memory back to the kernel */
 	size_t cap;    /* capacity of free */
 } cr__stack_class;
 
@@ -59,8 +60,9 @@ static inline size_t cr__stack_slot_size(int cls) { return (size_t)1 << cls; }
  * (the guard page) to *slot.  Returns 0 or -ENOMEM. */
 int cr__stack_get(cr__stack_pool *p, int cls, void **slot);
 
-/* Returns a slot to the pool; memory beyond the warm set is given back to the
- * kernel (the guard stays).  Returns nothing. */
+/* Returns a slot to the pool.  The most recently used slots stay warm; once
+ * more than a warm set is free, the oldest free slot gives its memory back to
+ * the kernel (the guard stays).  Returns nothing. */
 void cr__stack_put(cr__stack_pool *p, int cls, void *slot);
 
 /* Returns 1 if addr lies in the guard page of the slot at `slot`. */
