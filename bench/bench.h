@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <coring.h>
+
 /* Secondary figures one measurement may report besides its main value. */
 #define BENCH_EXTRAS 3
 
@@ -74,6 +76,11 @@ int bench_to_thread(uint64_t iters, bench_sample *out);
 /* Worker 0 spawns an empty task on worker 1 and joins it: value = median round trip ns,
  * extras = p99 ns, io_uring_enter per inbox message, inbox messages per round trip. */
 int bench_xw_spawn_join(uint64_t iters, bench_sample *out);
+
+/* Adds up the counters the cross-worker rows read (io_uring_enter calls, inbox
+ * messages, wake-ups and doorbells sent) over workers 0 and 1 into *sum.
+ * Call from a task.  Returns 0 or -errno of cr_stats_get_worker. */
+int bench_xw_counters(cr_stats *sum);
 
 /* ---- coring, internal wake records (bench_xworker.c) ------------------------------- */
 

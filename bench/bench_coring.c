@@ -269,23 +269,18 @@ int bench_to_thread(uint64_t iters, bench_sample *out)
 	return r;
 }
 
-/* Sum of the counters this measurement reads, over workers 0 and 1. */
-typedef struct xw_counts {
-	uint64_t enter_calls; /* io_uring_enter calls */
-	uint64_t messages;    /* inbox messages handled */
-} xw_counts;
-
-/* Reads the counters of workers 0 and 1.  Returns 0 or -errno. */
-static int xw_read(xw_counts *c)
+int bench_xw_counters(cr_stats *sum)
 {
-	memset(c, 0, sizeof(*c));
+	memset(sum, 0, sizeof(*sum));
 	for (unsigned i = 0; i < 2; i++) {
 		cr_stats s;
 		int r = cr_stats_get_worker(i, &s);
 		if (r)
 			return r;
-		c->enter_calls += s.enter_calls;
-		c->messages += s.messages;
+		sum->enter_calls += s.enter_calls;
+		sum->messages += s.messages;
+		sum->wakeups_sent += s.wakeups_sent;
+		sum->doorbells_sent += s.doorbells_sent;
 	}
 	return 0;
 }
@@ -301,18 +296,18 @@ static int xw_spawn_join_once(void)
 
 int bench_xw_spawn_join(uint64_t iters, bench_sample *out)
 {
-	xw_counts a, b;
+	cr_stats a, b;
 	uint64_t *lat = malloc(iters * sizeof(*lat));
 	if (!lat)
 		return -ENOMEM;
-	int r = cr_worker_count() >= 2 ? xw_read(&a) : -ENODEV;
+	int r = cr_worker_count() >= 2 ? bench_xw_counters(&a) : -ENODEV;
 	for (uint64_t i = 0; i < iters && r == 0; i++) {
 		uint64_t t0 = cr_now_ns();
 		r = xw_spawn_join_once();
 		lat[i] = cr_now_ns() - t0;
 	}
 	if (r == 0)
-		r = xw_read(&b);
+		r = bench_xw_counters(&b);
 	memset(out, 0, sizeof(*out));
 	if (r == 0) {
 		double msgs = (double)(b.messages - a.messages);

@@ -89,29 +89,6 @@ static int pong(void *arg)
 	return r;
 }
 
-/* Counters of workers 0 and 1, summed. */
-typedef struct wake_counts {
-	uint64_t enter_calls; /* io_uring_enter calls */
-	uint64_t wakeups;     /* cross-worker wake-ups sent */
-	uint64_t doorbells;   /* MSG_RING / eventfd doorbells sent */
-} wake_counts;
-
-/* Reads the counters of workers 0 and 1.  Returns 0 or -errno. */
-static int read_counts(wake_counts *c)
-{
-	memset(c, 0, sizeof(*c));
-	for (unsigned i = 0; i < 2; i++) {
-		cr_stats s;
-		int r = cr_stats_get_worker(i, &s);
-		if (r)
-			return r;
-		c->enter_calls += s.enter_calls;
-		c->wakeups += s.wakeups_sent;
-		c->doorbells += s.doorbells_sent;
-	}
-	return 0;
-}
-
 /* Runs the pair to the end.  Returns 0 or the first error. */
 static int run_pair(xw_pingpong *pp)
 {
@@ -133,7 +110,7 @@ static int run_pair(xw_pingpong *pp)
 int bench_xw_wake(uint64_t iters, bench_sample *out)
 {
 	xw_pingpong pp;
-	wake_counts a, b;
+	cr_stats a, b;
 	if (cr_worker_count() < 2 || cr_worker_id() != 0)
 		return -ENODEV;
 	memset(&pp, 0, sizeof(pp));
@@ -141,17 +118,17 @@ int bench_xw_wake(uint64_t iters, bench_sample *out)
 	pp.lat = malloc(iters * sizeof(*pp.lat));
 	if (!pp.lat)
 		return -ENOMEM;
-	int r = read_counts(&a);
+	int r = bench_xw_counters(&a);
 	if (r == 0)
 		r = run_pair(&pp);
 	if (r == 0)
-		r = read_counts(&b);
+		r = bench_xw_counters(&b);
 	memset(out, 0, sizeof(*out));
 	if (r == 0) {
-		double wakes = (double)(b.wakeups - a.wakeups);
+		double wakes = (double)(b.wakeups_sent - a.wakeups_sent);
 		bench_latency_summary(pp.lat, iters, &out->value, &out->extra[0], NULL);
 		out->extra[1] = wakes ? (double)(b.enter_calls - a.enter_calls) / wakes : 0.0;
-		out->extra[2] = wakes ? (double)(b.doorbells - a.doorbells) / wakes : 0.0;
+		out->extra[2] = wakes ? (double)(b.doorbells_sent - a.doorbells_sent) / wakes : 0.0;
 	}
 	free(pp.lat);
 	return r;

@@ -15,6 +15,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "setup_error.h"
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -151,34 +153,6 @@ static int try_flags(unsigned flags)
 		return 1;
 	}
 	return ret == -EINVAL ? 0 : -1;
-}
-
-/* Writes into out->reason a sentence naming the likely cause of setup error err (> 0). */
-static void explain(cr_probe_report *out, int err)
-{
-	char *r = out->reason;
-	size_t n = sizeof(out->reason);
-	unsigned long long lim = (unsigned long long)out->memlock_limit;
-	if (err == EPERM && out->io_uring_disabled == 2)
-		snprintf(r, n, "io_uring is disabled by the sysctl kernel.io_uring_disabled=2");
-	else if (err == EPERM && out->io_uring_disabled == 1)
-		snprintf(r, n, "kernel.io_uring_disabled=1 allows io_uring only to members of the "
-			       "group in kernel.io_uring_group (or CAP_SYS_ADMIN); this process is not one");
-	else if (err == EPERM)
-		snprintf(r, n, "io_uring_setup was denied (EPERM): likely a seccomp filter (container "
-			       "runtime) or an LSM policy (SELinux, AppArmor)");
-	else if (err == ENOSYS)
-		snprintf(r, n, "io_uring_setup is not implemented (ENOSYS): a kernel built without "
-			       "io_uring, or a seccomp filter returning ENOSYS as many container runtimes do");
-	else if (err == ENOMEM && kernel_version() < 5012)
-		snprintf(r, n, "out of locked memory (ENOMEM): kernels before 5.12 charge rings to "
-			       "RLIMIT_MEMLOCK, which is %llu bytes here; raise it (ulimit -l)", lim);
-	else if (err == ENOMEM)
-		snprintf(r, n, "out of memory creating a ring (ENOMEM); RLIMIT_MEMLOCK is %llu bytes", lim);
-	else if (err == EMFILE || err == ENFILE)
-		snprintf(r, n, "no file descriptor left for the ring (%s)", strerror(err));
-	else
-		snprintf(r, n, "io_uring_setup failed: %s (errno %d)", strerror(err), err);
 }
 
 /* Adds one item per setup flag; ok = 0 marks them unknown. */
@@ -396,7 +370,7 @@ int cr_probe(cr_probe_report *out)
 		io_uring_queue_exit(&ring);
 	} else {
 		out->setup_errno = -ret;
-		explain(out, -ret);
+		cr__explain_setup_error(ret, out->reason, sizeof(out->reason));
 		probe_ring_items(out, NULL, NULL);
 	}
 

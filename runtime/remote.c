@@ -167,11 +167,6 @@ unsigned cr__remote_drain(cr__worker *w)
 	return n;
 }
 
-int cr__remote_wait_reply(cr__wait *w)
-{
-	return cr__wait_park(w);
-}
-
 /* Abort of a cross-worker watch: ask the task's worker to unlink the node;
  * its reply (or the task's end) is the one wake-up. */
 static void watch_abort(cr__wait *w, int reason)
@@ -218,7 +213,7 @@ int cr__remote_spawn(cr__worker *to, cr_task **out, cr_task_fn fn, void *arg,
 	req.detached = out == NULL;
 	cr__wait_init(&req.reply, NULL);
 	cr__remote_post(to, &req.msg);
-	cr__remote_wait_reply(&req.reply);
+	cr__wait_park(&req.reply);
 	if (req.err == 0 && out)
 		*out = req.task;
 	return req.err;

@@ -56,10 +56,6 @@ typedef struct cr__stats_req {
 	cr__wait reply;       /* the requester's wait */
 } cr__stats_req;
 
-/* Parks the current task on w (shielded: no cancellation, no deadline) until
- * a reply wakes it.  Returns the wake result. */
-int cr__remote_wait_reply(cr__wait *w);
-
 /* Waits (from a task) until task t on another worker has ended.  shielded:
  * ignore cancellation and deadlines.  Returns 0, -ECANCELED or -ETIMEDOUT. */
 int cr__remote_wait_done(cr_task *t, int shielded);

@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
 
+#include "setup_error.h"
 #include "worker.h"
 
 struct cr__ring {
@@ -27,60 +26,6 @@ static const unsigned flag_sets[] = {
 	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
 	0, /* kernels before 5.5: no CQSIZE either (the CQ is twice the SQ) */
 };
-
-static int read_sysctl_int(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	int v = -1;
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-/* Returns 1 if the running kernel predates 5.12 (rings charged to memlock). */
-static int kernel_before_5_12(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return 0;
-	return major < 5 || (major == 5 && minor < 12);
-}
-
-/* Writes a sentence naming the likely cause of a failed io_uring_setup. */
-static void explain(int err, char *why, size_t len)
-{
-	int disabled = read_sysctl_int("/proc/sys/kernel/io_uring_disabled");
-	struct rlimit rl = {0, 0};
-	getrlimit(RLIMIT_MEMLOCK, &rl);
-	if (disabled == 2)
-		snprintf(why, len, "io_uring is disabled by sysctl kernel.io_uring_disabled=2");
-	else if (disabled == 1 && err == -EPERM)
-		snprintf(why, len, "io_uring is restricted by sysctl kernel.io_uring_disabled=1 "
-				   "(only members of kernel.io_uring_group may use it)");
-	else if (err == -ENOSYS)
-		snprintf(why, len, "io_uring_setup is not available (ENOSYS): kernel built without "
-				   "io_uring, or a seccomp filter (container runtime) blocks it");
-	else if (err == -EPERM)
-		snprintf(why, len, "io_uring_setup was refused (EPERM): a seccomp filter, LSM "
-				   "policy or sysctl forbids io_uring for this process");
-	else if (err == -ENOMEM && kernel_before_5_12())
-		snprintf(why, len, "io_uring_setup ran out of memory (ENOMEM): RLIMIT_MEMLOCK is "
-				   "%llu bytes, too low for the ring on kernels before 5.12; raise it "
-				   "(ulimit -l) or use fewer entries",
-			 (unsigned long long)rl.rlim_cur);
-	else if (err == -ENOMEM)
-		snprintf(why, len, "io_uring_setup ran out of memory (ENOMEM): the kernel could not "
-				   "allocate the ring; use fewer SQ/CQ entries or free memory");
-	else if (err == -EMFILE || err == -ENFILE)
-		snprintf(why, len, "io_uring_setup could not get a file descriptor (%s)",
-			 strerror(-err));
-	else
-		snprintf(why, len, "io_uring_setup failed: %s", strerror(-err));
-}
 
 int cr__ring_open(struct cr__ring **out, const cr_config *cfg, char *why, size_t whylen)
 {
@@ -107,7 +52,7 @@ int cr__ring_open(struct cr__ring **out, const cr_config *cfg, char *why, size_t
 			break;
 	}
 	if (err) {
-		explain(err, why, whylen);
+		cr__explain_setup_error(err, why, whylen);
 		free(r);
 		return err;
 	}

@@ -75,7 +75,7 @@ static void block_everywhere(cr__worker *w, const sigset_t *set)
 	req.set = *set;
 	cr__wait_init(&req.reply, NULL);
 	cr__remote_post(w->rt->workers[0], &req.msg);
-	cr__remote_wait_reply(&req.reply);
+	cr__wait_park(&req.reply);
 }
 
 int cr_signal_wait(const int *signals, size_t n, int *signo)

@@ -46,5 +46,5 @@ int cr_stats_get_worker(unsigned worker, cr_stats *out)
 	req.out = out;
 	cr__wait_init(&req.reply, NULL);
 	cr__remote_post(to, &req.msg);
-	return cr__remote_wait_reply(&req.reply);
+	return cr__wait_park(&req.reply);
 }

@@ -194,6 +194,17 @@ static inline int check_run(const cr_config *cfg, cr_task_fn fn, void *arg)
 	return result;
 }
 
+/* From a task: re-evaluates cond every millisecond (sleeping in between) and
+ * fails the test with `what` if it does not hold within 10 s. */
+#define CHECK_WAIT_UNTIL(cond, what)                                                               \
+	do {                                                                                       \
+		uint64_t wu_end_ = cr_now_ns() + 10000000000ull;                                   \
+		while (!(cond)) {                                                                  \
+			CHECK_MSG(cr_now_ns() < wu_end_, "timed out waiting for %s", what);        \
+			CHECK_EQ_INT(cr_sleep(1000000), 0);                                        \
+		}                                                                                  \
+	} while (0)
+
 /* Fails the test (exit 1 with a message) if it is still running after
  * `seconds`: a lost wake-up shows as a clear failure instead of a CTest
  * timeout.  Returns nothing. */

@@ -195,7 +195,7 @@ static int main_cancel_self(void *arg)
 	return 0;
 }
 
-static int yield_twice(void *arg)
+static int yield_thrice(void *arg)
 {
 	rec *r = arg;
 	r->started = 1;
@@ -211,7 +211,7 @@ static int main_cancel_ready(void *arg)
 	(void)arg;
 	rec r = {0};
 	cr_task *t;
-	CHECK_OK(cr_spawn(&t, yield_twice, &r, NULL));
+	CHECK_OK(cr_spawn(&t, yield_thrice, &r, NULL));
 	while (!r.started)
 		CHECK_EQ_INT(cr_yield(), 0);
 	CHECK_EQ_INT(cr_cancel(t), 0);

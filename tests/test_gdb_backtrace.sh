@@ -3,35 +3,13 @@
 # gdb's backtrace from inside a task runs through the task body and the runtime's task entry and stops cleanly at cr__ctx_trampoline.
 set -euo pipefail
 
-build=${1:?usage: test_gdb_backtrace.sh <build-dir> <source-dir>}
-src=${2:?usage: test_gdb_backtrace.sh <build-dir> <source-dir>}
-cc=${CORING_CC:-cc}
-flags=${CORING_C_FLAGS:-}
-
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/build_tree.bash
+. "$(dirname "$0")/build_tree.bash"
 
 command -v gdb >/dev/null 2>&1 || skip "gdb not found"
-command -v "$cc" >/dev/null 2>&1 || skip "compiler $cc not found"
-
-cache=$build/CMakeCache.txt
-[ -f "$cache" ] || fail "$cache not found: not a build tree"
-sanitize=$(sed -n 's/^CORING_SANITIZE:[A-Z]*=//p' "$cache")
-jemalloc=$(sed -n 's/^CORING_USE_JEMALLOC:[A-Z]*=//p' "$cache")
 case "$sanitize" in
 *thread*) skip "TSan build (CORING_SANITIZE=$sanitize): TSan's runtime does not run under gdb reliably" ;;
 esac
-if [ -n "$sanitize" ]; then
-	# The build drops jemalloc under sanitizers; so do we, and we add the same flags.
-	jemalloc=OFF
-	case "$flags" in *-fsanitize=*) ;; *) flags="-fsanitize=$sanitize -fno-omit-frame-pointer $flags" ;; esac
-fi
-
-lib=
-for f in "$build/libcoring.a" "$build/libcoring.so"; do
-	[ -f "$f" ] && { lib=$f; break; }
-done
-[ -n "$lib" ] || fail "no libcoring.a or libcoring.so in $build"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/coring-gdb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -86,18 +64,7 @@ int main(void)
 }
 EOF
 
-incs=(-I"$build/include")
-for d in "$src"/*/include; do
-	[ -d "$d" ] && incs+=(-I"$d")
-done
-libs=("$lib" -luring)
-[ "$jemalloc" = ON ] && libs+=(-ljemalloc)
-libs+=(-lpthread)
-[ "${lib##*.}" = so ] && libs+=("-Wl,-rpath,$build")
-
-# shellcheck disable=SC2086 # flags is a word list on purpose
-"$cc" -std=c11 -D_GNU_SOURCE -g -O0 $flags "${incs[@]}" "$tmp/prog.c" -o "$tmp/prog" "${libs[@]}" \
-	>"$tmp/cc.log" 2>&1 || { cat "$tmp/cc.log"; fail "compiling the gdb target failed"; }
+tree_compile "$tmp/prog.c" "$tmp/prog" -g -O0 || fail "compiling the gdb target failed"
 
 rc=0
 "$tmp/prog" >"$tmp/run.log" 2>&1 || rc=$?

@@ -3,33 +3,16 @@
 # valgrind memcheck finds no error, no leak and no unannounced stack switch in a workload of switching, sleeping, nops, file I/O and callbacks.
 set -euo pipefail
 
-build=${1:?usage: test_valgrind.sh <build-dir> <source-dir>}
-src=${2:?usage: test_valgrind.sh <build-dir> <source-dir>}
-cc=${CORING_CC:-cc}
-flags=${CORING_C_FLAGS:-}
-
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/build_tree.bash
+. "$(dirname "$0")/build_tree.bash"
 
 command -v valgrind >/dev/null 2>&1 || skip "valgrind not found"
-command -v "$cc" >/dev/null 2>&1 || skip "compiler $cc not found"
-
-cache=$build/CMakeCache.txt
-[ -f "$cache" ] || fail "$cache not found: not a build tree"
-sanitize=$(sed -n 's/^CORING_SANITIZE:[A-Z]*=//p' "$cache")
 [ -z "$sanitize" ] || skip "sanitizer build (CORING_SANITIZE=$sanitize): valgrind cannot run sanitized programs"
-jemalloc=$(sed -n 's/^CORING_USE_JEMALLOC:[A-Z]*=//p' "$cache")
-have_vg=$(sed -n 's/^CORING_VALGRIND_HEADER:[A-Z]*=//p' "$cache")
-use_vg=$(sed -n 's/^CORING_USE_VALGRIND:[A-Z]*=//p' "$cache")
+have_vg=$(cache_var CORING_VALGRIND_HEADER)
+use_vg=$(cache_var CORING_USE_VALGRIND)
 if [ "$use_vg" = OFF ] || [ "$have_vg" != 1 ]; then
 	skip "the library was built without valgrind annotations (CORING_USE_VALGRIND=$use_vg, valgrind.h found: ${have_vg:-no})"
 fi
-
-lib=
-for f in "$build/libcoring.a" "$build/libcoring.so"; do
-	[ -f "$f" ] && { lib=$f; break; }
-done
-[ -n "$lib" ] || fail "no libcoring.a or libcoring.so in $build"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/coring-valgrind.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -193,18 +176,7 @@ int main(int argc, char **argv)
 }
 EOF
 
-incs=(-I"$build/include")
-for d in "$src"/*/include; do
-	[ -d "$d" ] && incs+=(-I"$d")
-done
-libs=("$lib" -luring)
-[ "$jemalloc" = ON ] && libs+=(-ljemalloc)
-libs+=(-lpthread)
-[ "${lib##*.}" = so ] && libs+=("-Wl,-rpath,$build")
-
-# shellcheck disable=SC2086 # flags is a word list on purpose
-"$cc" -std=c11 -D_GNU_SOURCE -g -O1 $flags "${incs[@]}" "$tmp/workload.c" -o "$tmp/workload" \
-	"${libs[@]}" >"$tmp/cc.log" 2>&1 || { cat "$tmp/cc.log"; fail "compiling the workload failed"; }
+tree_compile "$tmp/workload.c" "$tmp/workload" -g -O1 || fail "compiling the workload failed"
 
 rc=0
 "$tmp/workload" "$tmp/data" fresh >"$tmp/native.log" 2>&1 || rc=$?

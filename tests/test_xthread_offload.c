@@ -17,16 +17,6 @@
 #define MS 1000000ull
 #define HOUR_NS (3600ull * 1000000000ull)
 
-/* Polls cond every millisecond (from a task) for up to 10 s. */
-#define WAIT_UNTIL(cond, what)                                                                     \
-	do {                                                                                       \
-		uint64_t wu_end_ = cr_now_ns() + 10000 * MS;                                       \
-		while (!(cond)) {                                                                  \
-			CHECK_MSG(cr_now_ns() < wu_end_, "timed out waiting for %s", what);        \
-			CHECK_EQ_INT(cr_sleep(1 * MS), 0);                                         \
-		}                                                                                  \
-	} while (0)
-
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
@@ -190,7 +180,7 @@ static void fifo_one_thread(void)
 		c[i] = (caller){.fn = gated, .i = i};
 		CHECK_OK(cr_spawn(&t[i], call_once, &c[i], NULL));
 	}
-	WAIT_UNTIL(atomic_load(&g.calls) == 1, "the first call to start");
+	CHECK_WAIT_UNTIL(atomic_load(&g.calls) == 1, "the first call to start");
 	for (int i = 0; i < N; i++)
 		CHECK_EQ_INT(atomic_load(&c[i].started), 1);
 	CHECK_EQ_INT(cr_sleep(5 * MS), 0);
@@ -221,7 +211,7 @@ static void cancel_queued(void)
 	CHECK_OK(cr_spawn(&t1, call_once, &q1, NULL));
 	CHECK_OK(cr_spawn(&t2, call_once, &q2, NULL));
 	CHECK_OK(cr_spawn(&ta, call_once, &after, NULL));
-	WAIT_UNTIL(atomic_load(&g.calls) == 1, "the blocking call to start");
+	CHECK_WAIT_UNTIL(atomic_load(&g.calls) == 1, "the blocking call to start");
 	CHECK(atomic_load(&q1.started) && atomic_load(&q2.started) && atomic_load(&after.started));
 	/* Cancel the middle one and the first queued one; the last stays queued. */
 	CHECK_EQ_INT(cr_cancel(t2), 0);
@@ -255,7 +245,7 @@ static void cancel_running(void)
 	int res;
 	reset();
 	CHECK_OK(cr_spawn(&t, call_once, &c, NULL));
-	WAIT_UNTIL(atomic_load(&g.calls) == 1, "the call to start");
+	CHECK_WAIT_UNTIL(atomic_load(&g.calls) == 1, "the call to start");
 	CHECK_EQ_INT(cr_cancel(t), 0);
 	CHECK_EQ_INT(cr_sleep(20 * MS), 0);
 	CHECK_EQ_INT(cr_task_done(t), 0); /* still waiting for the running call */
@@ -352,7 +342,7 @@ static int main_three_threads(void *arg)
 		c[i] = (caller){.fn = i < POOL ? gated : short_call, .i = i};
 		CHECK_OK(cr_spawn(&t[i], call_once, &c[i], NULL));
 	}
-	WAIT_UNTIL(atomic_load(&g.calls) == POOL, "the first calls to start");
+	CHECK_WAIT_UNTIL(atomic_load(&g.calls) == POOL, "the first calls to start");
 	CHECK_EQ_INT(cr_sleep(10 * MS), 0);
 	CHECK_EQ_INT(atomic_load(&g.calls), POOL); /* the others are queued */
 	CHECK_EQ_INT(atomic_load(&g.inflight), POOL);

@@ -19,16 +19,6 @@
 #define HOUR_NS (3600ull * 1000000000ull)
 #define WORKERS 4
 
-/* Polls cond (re-evaluated) every millisecond for up to 10 s; fails with what if it never holds. */
-#define WAIT_UNTIL(cond, what)                                                                     \
-	do {                                                                                       \
-		uint64_t wu_end_ = cr_now_ns() + 10000 * MS;                                       \
-		while (!(cond)) {                                                                  \
-			CHECK_MSG(cr_now_ns() < wu_end_, "timed out waiting for %s", what);        \
-			CHECK_EQ_INT(cr_sleep(1 * MS), 0);                                         \
-		}                                                                                  \
-	} while (0)
-
 static cr_spawn_opts on_worker(unsigned w)
 {
 	return (cr_spawn_opts){.placement = CR_ON_WORKER, .worker = w};
@@ -204,7 +194,7 @@ static int main_join_cancel(void)
 	/* Joining a task that already ended on another worker. */
 	cr_spawn_opts o3 = on_worker(3);
 	CHECK_OK(cr_spawn(&t[0], return_arg, (void *)(intptr_t)77, &o3));
-	WAIT_UNTIL(cr_task_done(t[0]), "the task on worker 3 to end");
+	CHECK_WAIT_UNTIL(cr_task_done(t[0]), "the task on worker 3 to end");
 	CHECK_EQ_INT(cr_cancel(t[0]), -ESRCH);
 	CHECK_EQ_INT(cr_join(t[0], &res), 0);
 	CHECK_EQ_INT(res, 77);
@@ -214,7 +204,7 @@ static int main_join_cancel(void)
 	uint64_t t0 = cr_now_ns();
 	cr_spawn_opts o2 = on_worker(2);
 	CHECK_OK(cr_spawn(&t[0], sleep_long, &s, &o2));
-	WAIT_UNTIL(atomic_load(&s.started), "the sleeper to start");
+	CHECK_WAIT_UNTIL(atomic_load(&s.started), "the sleeper to start");
 	CHECK_EQ_INT(cr_sleep(2 * MS), 0);
 	CHECK_EQ_INT(cr_task_done(t[0]), 0);
 	CHECK_EQ_INT(cr_cancel(t[0]), 0);
@@ -256,7 +246,7 @@ static int main_join_cancel(void)
 	joiner j = {0};
 	CHECK_OK(cr_spawn(&j.target, sleep_long, &s3, &o3));
 	CHECK_OK(cr_spawn(&t[2], join_other, &j, &o2));
-	WAIT_UNTIL(atomic_load(&j.started) && atomic_load(&s3.started), "joiner and target");
+	CHECK_WAIT_UNTIL(atomic_load(&j.started) && atomic_load(&s3.started), "joiner and target");
 	CHECK_EQ_INT(cr_sleep(2 * MS), 0);
 	CHECK_EQ_INT(cr_cancel(t[2]), 0);
 	CHECK_EQ_INT(cr_join(t[2], &res), 0);
@@ -311,10 +301,10 @@ static int main_detach(void)
 	CHECK_OK(cr_spawn(NULL, short_then_count, &r, &o2)); /* never had a handle */
 	CHECK_EQ_U64(tasks_alive(1), alive1 + 1);
 	cr_detach(a);
-	WAIT_UNTIL(cr_task_done(b), "the task on worker 2 to end");
+	CHECK_WAIT_UNTIL(cr_task_done(b), "the task on worker 2 to end");
 	cr_detach(b);
-	WAIT_UNTIL(atomic_load(&r.ended) == 2, "the detached tasks to end");
-	WAIT_UNTIL(tasks_alive(1) == alive1 && tasks_alive(2) == alive2,
+	CHECK_WAIT_UNTIL(atomic_load(&r.ended) == 2, "the detached tasks to end");
+	CHECK_WAIT_UNTIL(tasks_alive(1) == alive1 && tasks_alive(2) == alive2,
 		   "detached tasks to be reaped on workers 1 and 2");
 	printf("cross-worker detach: tasks reaped on their workers\n");
 	return 0;
@@ -375,7 +365,7 @@ static int main_storm(void)
 	}
 	/* Every task is reaped once its handle is released (releases travel as messages). */
 	for (unsigned w = 0; w < WORKERS; w++)
-		WAIT_UNTIL(tasks_alive(w) == before[w].tasks_alive, "storm tasks to be reaped");
+		CHECK_WAIT_UNTIL(tasks_alive(w) == before[w].tasks_alive, "storm tasks to be reaped");
 	cr_stats s0;
 	CHECK_OK(cr_stats_get(&s0));
 	CHECK_GE_U64(s0.wakeups_received, STORM_TASKS); /* at least the joins' wake-ups */
@@ -510,7 +500,7 @@ static int main_shutdown(void *arg)
 		CHECK_OK(cr_spawn(NULL, shut_offloader, &oa[i], &o));
 		expect_blocked++;
 	}
-	WAIT_UNTIL(atomic_load(&s->blocked) == expect_blocked &&
+	CHECK_WAIT_UNTIL(atomic_load(&s->blocked) == expect_blocked &&
 			   atomic_load(&s->fn_started) == OFFLOAD_THREADS,
 		   "every task to block");
 	CHECK_EQ_INT(cr_sleep(20 * MS), 0); /* let them reach their waits */
