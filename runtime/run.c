@@ -91,6 +91,7 @@ static void worker_destroy(cr__worker *w)
 		return;
 	for (cr_task *t = w->all; t; t = t->all_next)
 		cr__tsan_destroy(t->tsan_fiber); /* ended tasks whose handle was never released */
+	cr__reclaim_flush(w); /* every worker has stopped: nobody reads these any more */
 	cr__timer_heap_free(&w->timers); /* first: armed timers live in callback records */
 	cr__callbacks_destroy(&w->callbacks);
 	cr__stack_pool_destroy(&w->stacks);
@@ -113,6 +114,7 @@ static int worker_create(cr__runtime *rt, unsigned id, char *why, size_t whylen)
 	}
 	w->rt = rt;
 	w->id = id;
+	w->retired_tail = &w->retired_head;
 	w->cfg = rt->cfg;
 	w->event_fd = -1;
 	w->signal_fd = -1;

@@ -73,8 +73,10 @@ static int loop_would_idle(cr__worker *w)
  * has nothing else to do, the next batch starts here).  Returns it or NULL. */
 static cr_task *next_in_batch(cr__worker *w)
 {
-	if (w->batch_left == 0 && w->ready.len && loop_would_idle(w))
+	if (w->batch_left == 0 && w->ready.len && loop_would_idle(w)) {
 		w->batch_left = w->ready.len;
+		cr__reclaim_quiescent(w); /* a loop pass in all but name */
+	}
 	cr__runnable *r = w->batch_left ? w->ready.head : NULL;
 	if (!r || r->kind != CR__RUN_TASK)
 		return NULL;
@@ -182,6 +184,7 @@ static void sleep_in_kernel(cr__worker *w)
 	 * on sends a doorbell that arrives after this point and ends the sleep. */
 	atomic_store_explicit(&w->bell_rung, 0, memory_order_seq_cst);
 	atomic_store_explicit(&w->sleeping, 1, memory_order_seq_cst);
+	cr__reclaim_offline(w);
 	int wait = !cr__inbox_nonempty(&w->inbox) && !runtime_done(w) &&
 		   (!next || deadline > cr_now_ns());
 	if (wait && w->under_valgrind)
@@ -189,6 +192,7 @@ static void sleep_in_kernel(cr__worker *w)
 	else
 		cr__ring_poll(w, wait, deadline);
 	atomic_store_explicit(&w->sleeping, 0, memory_order_seq_cst);
+	cr__reclaim_quiescent(w);
 }
 
 /* Talks to the kernel: without ready work, sleeps until a completion, a
@@ -228,12 +232,14 @@ static void run_ready(cr__worker *w)
 void cr__sched_loop(cr__worker *w)
 {
 	while (!runtime_done(w)) {
+		cr__reclaim_quiescent(w);
 		poll_io(w);
 		if (w->timers.len)
 			cr__timers_fire(w, cr_now_ns());
 		run_ready(w);
 	}
 	cr__remote_drain(w); /* handle releases posted before the last task ended */
+	cr__reclaim_offline(w);
 }
 
 unsigned cr__timers_fire(cr__worker *w, uint64_t now)

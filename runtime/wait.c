@@ -112,3 +112,12 @@ void cr__abort_wake(cr__wait *w, int reason)
 {
 	cr__wake(w, reason);
 }
+
+int cr__wait_take_cancel(void)
+{
+	cr_task *t = cr__self()->current;
+	if (!t->cancel_pending)
+		return 0;
+	t->cancel_pending = 0;
+	return 1;
+}

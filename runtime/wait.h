@@ -58,6 +58,12 @@ void cr__wait_abort(struct cr__wait *w, int reason);
  * Returns nothing. */
 void cr__yield_shielded(void);
 
+/* Consumes a cancellation of the current task that arrived after its last
+ * wait was already woken (see cr__wait_park).  Returns 1 if there was one
+ * (the caller then reports -ECANCELED and passes on what it was given),
+ * else 0. */
+int cr__wait_take_cancel(void);
+
 /* Abort action for waits with nothing registered elsewhere: wakes with reason. */
 void cr__abort_wake(struct cr__wait *w, int reason);
 

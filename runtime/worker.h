@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "callback.h"
+#include "reclaim.h"
 #include "context.h"
 #include "inbox.h"
 #include "ring.h"
@@ -34,6 +35,7 @@ typedef struct cr__runtime {
 	_Atomic uint64_t running;     /* tasks not yet ended, over all workers */
 	struct cr__offload *offload;  /* blocking-call pool */
 	sigset_t saved_mask;          /* signal mask of cr_run's caller, restored at exit */
+	_Atomic uint64_t epoch;       /* reclamation epoch, bumped by every retire (reclaim.c) */
 } cr__runtime;
 
 /* Everything one worker thread owns; only the inbox and the sleep flags are
@@ -43,7 +45,12 @@ typedef struct cr__worker {
 	_Atomic int sleeping;        /* 1 while (about to be) blocked in io_uring_enter */
 	_Atomic int bell_rung;       /* 1 once someone rang since the worker slept */
 	char pad[64];                /* keeps the fields below off the shared cache line */
+	_Atomic uint64_t qs_epoch;   /* epoch seen at the last quiescent point; UINT64_MAX offline */
+	char pad2[56];               /* keeps qs_epoch (read by other workers) on its own line */
 	cr__runtime *rt;             /* the runtime this worker belongs to */
+	cr__retired *retired_head;   /* objects retired here, oldest first (reclaim.c) */
+	cr__retired **retired_tail;  /* where the next retired object is linked */
+	size_t retired_len;          /* objects on that list */
 	unsigned id;                 /* index in rt->workers */
 	int ring_fd;                 /* ring fd other workers target with MSG_RING */
 	int event_fd;                /* doorbell for threads that are not workers */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* asyncio.Lock: one permit, released by anyone, handed to the first waiter. */
+#include <errno.h>
+
+#include "cqs.h"
+#include "permits.h"
+
+void cr_lock_init(cr_lock *l)
+{
+	l->state = 1;
+	cr__cqs_init(&l->waiters);
+}
+
+int cr_lock_destroy(cr_lock *l)
+{
+	if (cr__cqs_has_waiters(&l->waiters))
+		return -EBUSY;
+	cr__cqs_destroy(&l->waiters);
+	l->state = 1;
+	return 0;
+}
+
+int cr_lock_acquire(cr_lock *l)
+{
+	return cr__permits_acquire(&l->state, &l->waiters, 1);
+}
+
+int cr_lock_try_acquire(cr_lock *l)
+{
+	return cr__permits_try(&l->state);
+}
+
+int cr_lock_release(cr_lock *l)
+{
+	return cr__permits_release(&l->state, 1, &l->waiters);
+}
+
+int cr_lock_locked(const cr_lock *l)
+{
+	return __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) <= 0;
+}
+
+int cr_with_lock(cr_lock *l, cr_locked_fn fn, void *arg)
+{
+	int r = cr_lock_acquire(l);
+	if (r < 0)
+		return r;
+	r = fn(arg);
+	cr_lock_release(l);
+	return r;
+}

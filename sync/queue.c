@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* asyncio.Queue, LifoQueue and PriorityQueue: items under a short spinlock, waiters on wait queues. */
+#include <errno.h>
+#include <sched.h>
+
+#include "cqs.h"
+#include "queue_store.h"
+#include "worker.h"
+
+/*
+ * The item storage and counters are guarded by a spinlock that is held for a
+ * few instructions and never across a wait.  Waiting getters and putters sit
+ * in wait queues; as in asyncio, a put wakes the first getter (and a get the
+ * first putter), and the woken task re-checks the queue when it runs (a task
+ * already running may have taken the item first: it then waits again, at the
+ * back).  A waiter takes its cell while still holding the spinlock, so a
+ * put or get on another worker cannot slip between its check and its cell.
+ */
+
+static void spin_lock(uint32_t *s)
+{
+	unsigned spins = 0;
+	while (__atomic_exchange_n(s, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(s, __ATOMIC_RELAXED)) {
+			if (++spins > 200)
+				sched_yield(); /* the holder's thread was preempted */
+#if defined(__x86_64__) || defined(__i386__)
+			else
+				__builtin_ia32_pause();
+#endif
+		}
+	}
+}
+
+static void spin_unlock(uint32_t *s)
+{
+	__atomic_store_n(s, 0, __ATOMIC_RELEASE);
+}
+
+static int init(cr_queue *q, int kind, size_t item_size, long maxsize, cr_compare_fn cmp,
+		void *ctx)
+{
+	if (!q || item_size == 0 || (kind == CR_QUEUE_PRIORITY && !cmp))
+		return -EINVAL;
+	q->spin = 0;
+	q->kind = kind;
+	q->item_size = item_size;
+	q->maxsize = maxsize;
+	q->buf = NULL;
+	q->cap = 0;
+	q->head = 0;
+	q->len = 0;
+	q->cmp = cmp;
+	q->cmp_ctx = ctx;
+	q->unfinished = 0;
+	q->shut = 0;
+	cr__cqs_init(&q->getters);
+	cr__cqs_init(&q->putters);
+	cr_event_init(&q->finished);
+	q->finished.flag = 1; /* nothing unfinished: join returns at once */
+	return 0;
+}
+
+int cr_queue_init(cr_queue *q, size_t item_size, long maxsize)
+{
+	return init(q, CR_QUEUE_FIFO, item_size, maxsize, NULL, NULL);
+}
+
+int cr_lifo_queue_init(cr_queue *q, size_t item_size, long maxsize)
+{
+	return init(q, CR_QUEUE_LIFO, item_size, maxsize, NULL, NULL);
+}
+
+int cr_priority_queue_init(cr_queue *q, size_t item_size, long maxsize, cr_compare_fn cmp,
+			   void *cmp_ctx)
+{
+	return init(q, CR_QUEUE_PRIORITY, item_size, maxsize, cmp, cmp_ctx);
+}
+
+int cr_queue_destroy(cr_queue *q)
+{
+	if (cr__cqs_has_waiters(&q->getters) || cr__cqs_has_waiters(&q->putters) ||
+	    cr__cqs_has_waiters(&q->finished.waiters))
+		return -EBUSY;
+	cr__cqs_destroy(&q->getters);
+	cr__cqs_destroy(&q->putters);
+	cr_event_destroy(&q->finished);
+	cr__qstore_free(q);
+	return 0;
+}
+
+static int full(const cr_queue *q)
+{
+	return q->maxsize > 0 && q->len >= (size_t)q->maxsize;
+}
+
+/* Wakes the first waiter of ws that is still waiting (asyncio's _wakeup_next). */
+static void wake_next(cr_waitq *ws)
+{
+	cr__cqs_resume_one_before(ws, cr__cqs_enq_snapshot(ws));
+}
+
+static void wake_all(cr_waitq *ws)
+{
+	uint64_t limit = cr__cqs_enq_snapshot(ws);
+	while (cr__cqs_resume_before(ws, limit) != CR__CQS_NONE)
+		;
+}
+
+/* Stores item; the spinlock is held and the queue is open and not full.
+ * Returns 0 or -ENOMEM. */
+static int put_locked(cr_queue *q, const void *item)
+{
+	int r = cr__qstore_push(q, item);
+	if (r < 0)
+		return r;
+	if (q->unfinished++ == 0)
+		cr_event_clear(&q->finished);
+	wake_next(&q->getters);
+	return 0;
+}
+
+/* Takes the next item; the spinlock is held and the queue is not empty. */
+static void get_locked(cr_queue *q, void *out)
+{
+	cr__qstore_pop(q, out);
+	wake_next(&q->putters);
+}
+
+/* Parks on a cell taken under the spinlock (released here).  Returns 0 when
+ * woken (re-check the queue), or an error. */
+static int wait_turn(cr_queue *q, cr_waitq *ws, int (*still_blocked)(const cr_queue *))
+{
+	cr__worker *w = cr__self();
+	if (!w || !w->current) {
+		spin_unlock(&q->spin);
+		return -EPERM;
+	}
+	int r = cr__wait_prepare();
+	if (r) {
+		spin_unlock(&q->spin);
+		return r;
+	}
+	cr__cqs_waiter wt;
+	int parked = cr__cqs_enqueue(ws, &wt, CR__CQS_INTERRUPTIBLE | CR__CQS_BOUNDED);
+	spin_unlock(&q->spin);
+	if (parked && (r = cr__cqs_park(&wt)) < 0)
+		return r;
+	if (cr__wait_take_cancel()) {
+		/* Woken, then cancelled before it ran: the wake-up goes on. */
+		spin_lock(&q->spin);
+		if (!still_blocked(q))
+			wake_next(ws);
+		spin_unlock(&q->spin);
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+static int empty(const cr_queue *q)
+{
+	return q->len == 0;
+}
+
+int cr_queue_put(cr_queue *q, const void *item)
+{
+	for (;;) {
+		spin_lock(&q->spin);
+		if (q->shut) {
+			spin_unlock(&q->spin);
+			return -ESHUTDOWN;
+		}
+		if (!full(q)) {
+			int r = put_locked(q, item);
+			spin_unlock(&q->spin);
+			return r;
+		}
+		int r = wait_turn(q, &q->putters, full);
+		if (r < 0)
+			return r;
+	}
+}
+
+int cr_queue_get(cr_queue *q, void *out)
+{
+	for (;;) {
+		spin_lock(&q->spin);
+		if (!empty(q)) {
+			get_locked(q, out);
+			spin_unlock(&q->spin);
+			return 0;
+		}
+		if (q->shut) {
+			spin_unlock(&q->spin);
+			return -ESHUTDOWN;
+		}
+		int r = wait_turn(q, &q->getters, empty);
+		if (r < 0)
+			return r;
+	}
+}
+
+int cr_queue_put_nowait(cr_queue *q, const void *item)
+{
+	if (!cr__self())
+		return -EPERM;
+	spin_lock(&q->spin);
+	int r = q->shut ? -ESHUTDOWN : full(q) ? -EAGAIN : put_locked(q, item);
+	spin_unlock(&q->spin);
+	return r;
+}
+
+int cr_queue_get_nowait(cr_queue *q, void *out)
+{
+	if (!cr__self())
+		return -EPERM;
+	int r = 0;
+	spin_lock(&q->spin);
+	if (!empty(q))
+		get_locked(q, out);
+	else
+		r = q->shut ? -ESHUTDOWN : -EAGAIN;
+	spin_unlock(&q->spin);
+	return r;
+}
+
+size_t cr_queue_qsize(cr_queue *q)
+{
+	spin_lock(&q->spin);
+	size_t n = q->len;
+	spin_unlock(&q->spin);
+	return n;
+}
+
+int cr_queue_empty(cr_queue *q)
+{
+	return cr_queue_qsize(q) == 0;
+}
+
+int cr_queue_full(cr_queue *q)
+{
+	spin_lock(&q->spin);
+	int f = full(q);
+	spin_unlock(&q->spin);
+	return f;
+}
+
+long cr_queue_maxsize(const cr_queue *q)
+{
+	return q->maxsize;
+}
+
+int cr_queue_task_done(cr_queue *q)
+{
+	if (!cr__self())
+		return -EPERM;
+	int r = 0;
+	spin_lock(&q->spin);
+	if (q->unfinished == 0)
+		r = -EPERM;
+	else if (--q->unfinished == 0)
+		cr_event_set(&q->finished);
+	spin_unlock(&q->spin);
+	return r;
+}
+
+int cr_queue_join(cr_queue *q)
+{
+	return cr_event_wait(&q->finished);
+}
+
+int cr_queue_shutdown(cr_queue *q, int immediate)
+{
+	if (!cr__self())
+		return -EPERM;
+	spin_lock(&q->spin);
+	q->shut = 1;
+	if (immediate) {
+		while (q->len) {
+			cr__qstore_pop(q, NULL);
+			if (q->unfinished)
+				q->unfinished--;
+		}
+		if (q->unfinished == 0)
+			cr_event_set(&q->finished);
+	}
+	/* Everyone waiting re-checks: getters of an empty queue and all putters
+	 * then see the shutdown. */
+	wake_all(&q->getters);
+	wake_all(&q->putters);
+	spin_unlock(&q->spin);
+	return 0;
+}
