@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "setup_error.h"
 #include "worker.h"
@@ -206,4 +207,43 @@ unsigned cr__ring_poll(cr__worker *w, int wait, uint64_t deadline_ns)
 	if (io_uring_sq_ready(u) && (r == -EBUSY || r == -EAGAIN))
 		submit_pending(w);
 	return n;
+}
+
+int cr__ring_buf_ring_create(cr__worker *w, unsigned entries, unsigned bgid, void **out)
+{
+	size_t bytes = (size_t)entries * sizeof(struct io_uring_buf);
+	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (mem == MAP_FAILED)
+		return -ENOMEM;
+	struct io_uring_buf_reg reg;
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)mem;
+	reg.ring_entries = entries;
+	reg.bgid = (uint16_t)bgid;
+	int r = io_uring_register_buf_ring(&w->ring->uring, &reg, 0);
+	if (r < 0) {
+		munmap(mem, bytes);
+		return r;
+	}
+	io_uring_buf_ring_init(mem);
+	*out = mem;
+	return 0;
+}
+
+void cr__ring_buf_ring_destroy(cr__worker *w, void *br, unsigned entries, unsigned bgid)
+{
+	io_uring_unregister_buf_ring(&w->ring->uring, (int)bgid);
+	munmap(br, (size_t)entries * sizeof(struct io_uring_buf));
+}
+
+void cr__ring_buf_ring_add(void *br, unsigned entries, void *addr, unsigned len, unsigned bid,
+			   unsigned offset)
+{
+	io_uring_buf_ring_add(br, addr, len, (unsigned short)bid, io_uring_buf_ring_mask(entries),
+			      (int)offset);
+}
+
+void cr__ring_buf_ring_advance(void *br, unsigned count)
+{
+	io_uring_buf_ring_advance(br, (int)count);
 }

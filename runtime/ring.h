@@ -57,4 +57,21 @@ int cr__ring_has_cqe_skip(const struct cr__ring *r);
 /* Returns the io_uring setup flags in use. */
 unsigned cr__ring_setup_flags(const struct cr__ring *r);
 
+/* Maps a provided-buffer ring of entries (a power of two) slots and
+ * registers it with w's ring as buffer group bgid.  *out gets the ring.
+ * Returns 0, -ENOMEM, or -errno of the registration (-EINVAL / -ENOSYS on
+ * kernels without provided-buffer rings, -EEXIST if bgid is taken). */
+int cr__ring_buf_ring_create(struct cr__worker *w, unsigned entries, unsigned bgid, void **out);
+
+/* Unregisters and unmaps a provided-buffer ring.  Returns nothing. */
+void cr__ring_buf_ring_destroy(struct cr__worker *w, void *br, unsigned entries, unsigned bgid);
+
+/* Stages buffer bid (addr, len) at slot tail+offset of the ring; it becomes
+ * visible to the kernel with cr__ring_buf_ring_advance.  Returns nothing. */
+void cr__ring_buf_ring_add(void *br, unsigned entries, void *addr, unsigned len, unsigned bid,
+			   unsigned offset);
+
+/* Publishes count staged buffers to the kernel.  Returns nothing. */
+void cr__ring_buf_ring_advance(void *br, unsigned count);
+
 #endif

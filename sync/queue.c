@@ -164,6 +164,8 @@ static int empty(const cr_queue *q)
 
 int cr_queue_put(cr_queue *q, const void *item)
 {
+	if (!cr__self())
+		return -EPERM;
 	for (;;) {
 		spin_lock(&q->spin);
 		if (q->shut) {
@@ -183,6 +185,8 @@ int cr_queue_put(cr_queue *q, const void *item)
 
 int cr_queue_get(cr_queue *q, void *out)
 {
+	if (!cr__self())
+		return -EPERM;
 	for (;;) {
 		spin_lock(&q->spin);
 		if (!empty(q)) {

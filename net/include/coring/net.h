@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/* coring net: addresses, TCP / UDP / Unix sockets on the ring, provided-buffer receive, multishot accept. */
+#ifndef CORING_NET_H
+#define CORING_NET_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Conventions as in the rest of coring: 0, a count or an fd on success, a
+ * negative errno value on failure, errno untouched.  Every call that waits
+ * (accept, connect, recv, send, ...) runs on the calling worker's io_uring,
+ * may only be made from a task, and returns -ECANCELED if the task is
+ * cancelled and -ETIMEDOUT if a deadline scope around it expires; the
+ * operation is then cancelled in the kernel and its completion awaited, so
+ * no buffer is used after the call returns.  Sockets are created
+ * non-blocking-agnostic (the ring does not need O_NONBLOCK), close-on-exec.
+ */
+
+/* ---- addresses --------------------------------------------------------------------- */
+
+/* An IPv4, IPv6 or Unix socket address. */
+typedef struct cr_addr {
+	union {
+		struct sockaddr sa;           /* generic view (sa_family) */
+		struct sockaddr_in in;        /* AF_INET */
+		struct sockaddr_in6 in6;      /* AF_INET6 */
+		struct sockaddr_un un;        /* AF_UNIX */
+		struct sockaddr_storage ss;   /* room for any of them */
+	} u;                                  /* the address */
+	socklen_t len;                        /* bytes of u in use */
+} cr_addr;
+
+/* Longest text cr_addr_format writes, including the terminating NUL. */
+#define CR_ADDR_STRLEN 128
+
+/*
+ * Parses a numeric address: "127.0.0.1:7", "[::1]:7", "::1" or "127.0.0.1"
+ * (then the port is default_port), "unix:/path", "/path" or "./path" (a Unix
+ * socket path), "@name" (a Linux abstract Unix socket).  Host names are not
+ * looked up here (see cr_addr_resolve).  Returns 0, or -EINVAL for malformed
+ * text (bad port, bad IP, path too long, empty), never crashing on any input.
+ */
+int cr_addr_parse(const char *text, uint16_t default_port, cr_addr *out);
+
+/*
+ * Like cr_addr_parse, but also accepts "host:port" and "host" with a host
+ * name, looked up with getaddrinfo on the offload pool (so it waits: call
+ * it from a task).  Writes up to max addresses to out (IPv6 and IPv4 in the
+ * resolver's order).  Returns the number written (>= 1), -EINVAL (malformed),
+ * -ENOENT (no such host), -EAGAIN (temporary resolver failure), -ECANCELED,
+ * -ETIMEDOUT.
+ */
+int cr_addr_resolve(const char *text, uint16_t default_port, cr_addr *out, size_t max);
+
+/* Writes a as text ("127.0.0.1:7", "[::1]:7", "unix:/path", "@name") into
+ * buf.  Returns the length written (without the NUL), -ENOSPC if buf is too
+ * small (buf then holds a truncated NUL-terminated string), -EAFNOSUPPORT. */
+int cr_addr_format(const cr_addr *a, char *buf, size_t len);
+
+/* Returns the port of an IP address, or -1 for a Unix address. */
+int cr_addr_port(const cr_addr *a);
+
+/* Sets the port of an IP address.  Returns 0 or -EAFNOSUPPORT. */
+int cr_addr_set_port(cr_addr *a, uint16_t port);
+
+/* Fills *out with the local (peer = 0) or remote (peer = 1) address of a
+ * socket.  Returns 0 or -errno. */
+int cr_socket_addr(int fd, int peer, cr_addr *out);
+
+/* ---- stream sockets: TCP and Unix ------------------------------------------------- */
+
+/* Options of cr_listen / cr_udp_bind; NULL means defaults. */
+typedef struct cr_listen_opts {
+	int backlog;    /* listen backlog; 0 = SOMAXCONN */
+	int reuseport;  /* 1 = SO_REUSEPORT (one listener per worker on one port) */
+	int v6only;     /* 1 = IPV6_V6ONLY on an IPv6 socket */
+} cr_listen_opts;
+
+/* Creates a listening stream socket (TCP with SO_REUSEADDR, or Unix) on a.
+ * A Unix path that exists as a stale socket is not removed: unlink it
+ * first.  Returns the fd or -errno (-EADDRINUSE, -EACCES, ...). */
+int cr_listen(const cr_addr *a, const cr_listen_opts *opts);
+
+/* Accepts one connection.  peer (may be NULL) gets its address.  An fd the
+ * kernel produced for an accept that was cancelled is closed, not leaked.
+ * Returns the new fd (close-on-exec), or -errno (-EMFILE, -ENFILE, ...). */
+int cr_accept(int listen_fd, cr_addr *peer);
+
+/* Connects a new stream socket to a (TCP or Unix); bound by the caller's
+ * deadline scope.  Returns the connected fd, or -errno (-ECONNREFUSED,
+ * -ETIMEDOUT, -ENETUNREACH, ...; the socket is closed then). */
+int cr_connect(const cr_addr *a);
+
+/* Receives up to len bytes.  Returns the count, 0 at end of stream, or -errno. */
+ssize_t cr_recv(int fd, void *buf, size_t len);
+
+/* Sends up to len bytes (one send; may be short).  No SIGPIPE: a closed
+ * peer gives -EPIPE.  Returns the count sent or -errno. */
+ssize_t cr_send(int fd, const void *buf, size_t len);
+
+/* Sends all len bytes, continuing after short sends.  Returns len, or
+ * -errno (what was already sent stays sent; *sent, if not NULL, tells how
+ * much in every case). */
+ssize_t cr_send_all(int fd, const void *buf, size_t len, size_t *sent);
+
+/* Shuts down one direction (SHUT_WR: half-close, the peer reads EOF) or
+ * both.  Returns 0 or -errno. */
+int cr_shutdown(int fd, int how);
+
+/* Cancels every operation of this worker's ring still in flight on fd,
+ * waits for them, then closes fd.  Returns 0 or -errno of close. */
+int cr_close(int fd);
+
+/* Sets TCP_NODELAY.  Returns 0 or -errno. */
+int cr_set_nodelay(int fd, int on);
+
+/* Sets SO_KEEPALIVE, and if idle_s > 0 the probe timing (TCP_KEEPIDLE,
+ * TCP_KEEPINTVL = interval_s, TCP_KEEPCNT = count).  Returns 0 or -errno. */
+int cr_set_keepalive(int fd, int on, int idle_s, int interval_s, int count);
+
+/* ---- datagram sockets: UDP ----------------------------------------------------------- */
+
+/* Creates a UDP socket bound to a (SO_REUSEADDR; reuseport per opts).
+ * Returns the fd or -errno. */
+int cr_udp_bind(const cr_addr *a, const cr_listen_opts *opts);
+
+/* Creates an unbound UDP socket for a's family.  Returns the fd or -errno. */
+int cr_udp_socket(const cr_addr *a);
+
+/* Receives one datagram (truncated to len).  from (may be NULL) gets the
+ * sender.  Returns the datagram's length or -errno. */
+ssize_t cr_recvfrom(int fd, void *buf, size_t len, cr_addr *from);
+
+/* Sends one datagram to `to`.  Returns the count or -errno. */
+ssize_t cr_sendto(int fd, const void *buf, size_t len, const cr_addr *to);
+
+/* ---- high-throughput receive: provided buffers and multishot recv ----------------- */
+
+/*
+ * A buffer pool is a provided-buffer ring of `count` buffers of `size`
+ * bytes, registered with the calling worker's io_uring.  A receiver arms a
+ * multishot receive on one stream socket: the kernel picks a free buffer of
+ * the pool for every piece of data that arrives, so idle connections hold no
+ * buffer at all.  The application takes pieces (chunks) in order with
+ * cr_receiver_next and gives each buffer back with cr_chunk_release.
+ *
+ * What can go wrong and what the receiver does about it:
+ *   - the pool runs dry (-ENOBUFS ends the multishot): the receiver re-arms
+ *     as soon as a buffer comes back to the pool, in the order receivers ran
+ *     dry, so no connection stalls while others get buffers;
+ *   - the kernel ends the multishot for another reason: it is re-armed;
+ *   - the application holds `max_held` chunks (it cannot send them on: a
+ *     slow peer): the receiver stops receiving (back-pressure, nothing is
+ *     buffered without bound) and resumes once it holds half as many;
+ *   - close with the receive in flight: it is cancelled and its completion
+ *     awaited, and every buffer still queued goes back to the pool.
+ * Pools and receivers belong to the worker that created them; use them
+ * from tasks on that worker only (-EXDEV otherwise).
+ */
+typedef struct cr_bufpool cr_bufpool;
+
+/* A multishot receive on one stream socket. */
+typedef struct cr_receiver cr_receiver;
+
+/* A piece of received data in a pool buffer. */
+typedef struct cr_chunk {
+	void *data;    /* the bytes (inside a pool buffer) */
+	size_t len;    /* how many */
+	unsigned bid;  /* private: buffer id, for cr_chunk_release */
+} cr_chunk;
+
+/* Creates a pool of count buffers (a power of two, 1..32768) of size bytes
+ * on the calling worker.  Returns 0, -EINVAL, -ENOMEM, -EPERM outside a
+ * worker, -ENOSYS / -EINVAL from a kernel without provided-buffer rings. */
+int cr_bufpool_create(cr_bufpool **out, unsigned count, size_t size);
+
+/* Unregisters and frees a pool; every receiver using it must be closed.
+ * Returns 0, -EBUSY (receivers still open; nothing done). */
+int cr_bufpool_destroy(cr_bufpool *p);
+
+/* Returns the number of the pool's buffers currently free for the kernel. */
+unsigned cr_bufpool_free_count(const cr_bufpool *p);
+
+/* Starts receiving on fd into pool buffers; at most max_held chunks are
+ * held by the application or queued (0 = 8).  Returns 0, -ENOMEM, -EXDEV,
+ * -EPERM outside a task. */
+int cr_receiver_open(cr_receiver **out, int fd, cr_bufpool *pool, unsigned max_held);
+
+/* Waits for the next chunk.  Returns its length (> 0), 0 at end of stream
+ * (after every chunk before it), -errno of the socket (ECONNRESET, ...),
+ * -ECANCELED, -ETIMEDOUT (the receiver stays usable), -EXDEV. */
+ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c);
+
+/* Gives a chunk's buffer back to the pool (re-arming receivers that ran
+ * dry).  Returns nothing. */
+void cr_chunk_release(cr_receiver *r, cr_chunk *c);
+
+/* Cancels the receive in flight, waits for it, returns every queued buffer
+ * and frees r (chunks the application holds must be released first).  The
+ * fd stays open.  Returns 0 or -EXDEV. */
+int cr_receiver_close(cr_receiver *r);
+
+/* ---- multishot accept ------------------------------------------------------------------ */
+
+/* A multishot accept on one listening socket, for one worker. */
+typedef struct cr_acceptor cr_acceptor;
+
+/* Starts accepting on listen_fd; accepted fds queue (up to queue_max, 0 =
+ * 64, then the accept pauses) until taken with cr_acceptor_next.  After
+ * EMFILE/ENFILE it re-arms with a backoff (1 ms doubling to 1 s, reset by
+ * a success): no busy loop, and existing connections are untouched.
+ * Returns 0, -ENOMEM, -EPERM outside a task. */
+int cr_acceptor_open(cr_acceptor **out, int listen_fd, unsigned queue_max);
+
+/* Waits for the next accepted connection.  Returns its fd (close-on-exec),
+ * -ECANCELED, -ETIMEDOUT, -EXDEV.  Transient accept errors (EMFILE, ENFILE,
+ * ECONNABORTED, ENOMEM, ENOBUFS) are not returned: they are counted (see
+ * cr_acceptor_errors) and retried. */
+int cr_acceptor_next(cr_acceptor *a);
+
+/* Returns how many accepts failed with EMFILE or ENFILE so far. */
+uint64_t cr_acceptor_errors(const cr_acceptor *a);
+
+/* Cancels the accept in flight and waits for it, closes every accepted fd
+ * not yet taken, frees a.  The listening fd stays open.  Returns 0 or -EXDEV. */
+int cr_acceptor_close(cr_acceptor *a);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Building SQE templates for the runtime's I/O wait (net's only door to the ring). */
+#ifndef CORING_NET_SQE_H
+#define CORING_NET_SQE_H
+
+#include <linux/io_uring.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../runtime/io.h"
+
+/* Zeroes *s and sets its opcode and fd.  Returns nothing. */
+static inline void cr__sqe_init(struct io_uring_sqe *s, uint8_t op, int fd)
+{
+	memset(s, 0, sizeof(*s));
+	s->opcode = op;
+	s->fd = fd;
+}
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Byte streams on the ring: recv, send (some), send all. */
+#include <coring/net.h>
+#include <errno.h>
+#include <limits.h>
+
+#include "sqe.h"
+
+/* Longest single transfer (like read(2) and write(2)). */
+#define MAX_IO ((size_t)INT_MAX & ~(size_t)4095)
+
+ssize_t cr_recv(int fd, void *buf, size_t len)
+{
+	if (!buf && len)
+		return -EFAULT;
+	struct io_uring_sqe s;
+	cr__sqe_init(&s, IORING_OP_RECV, fd);
+	s.addr = (uint64_t)(uintptr_t)buf;
+	s.len = (uint32_t)(len > MAX_IO ? MAX_IO : len);
+	return cr__io_wait(&s);
+}
+
+ssize_t cr_send(int fd, const void *buf, size_t len)
+{
+	if (!buf && len)
+		return -EFAULT;
+	struct io_uring_sqe s;
+	cr__sqe_init(&s, IORING_OP_SEND, fd);
+	s.addr = (uint64_t)(uintptr_t)buf;
+	s.len = (uint32_t)(len > MAX_IO ? MAX_IO : len);
+	s.msg_flags = MSG_NOSIGNAL;
+	return cr__io_wait(&s);
+}
+
+ssize_t cr_send_all(int fd, const void *buf, size_t len, size_t *sent)
+{
+	size_t done = 0;
+	ssize_t r = 0;
+	while (done < len) {
+		r = cr_send(fd, (const char *)buf + done, len - done);
+		if (r < 0)
+			break;
+		done += (size_t)r;
+	}
+	if (sent)
+		*sent = done;
+	return r < 0 ? r : (ssize_t)len;
+}
