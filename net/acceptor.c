@@ -25,6 +25,7 @@ struct cr_acceptor {
 	uint8_t closing;          /* cr_acceptor_close runs */
 	uint8_t fd_starved;       /* the last accept ended in EMFILE/ENFILE */
 	uint64_t errors;          /* EMFILE/ENFILE seen */
+	int error;                /* a lasting error (bad listening fd, ...), 0 if none */
 	uint64_t backoff_ns;      /* next re-arm delay after running out of fds */
 	cr_callback_id rearm;     /* pending delayed re-arm, 0 if none */
 	cr__wait *waiter;         /* the task in cr_acceptor_next */
@@ -82,7 +83,7 @@ static void push(cr_acceptor *a, int fd)
 
 static void maybe_rearm(cr_acceptor *a)
 {
-	if (!a->armed && !a->closing && !a->rearm && a->len <= a->queue_max / 2)
+	if (!a->armed && !a->closing && !a->rearm && !a->error && a->len <= a->queue_max / 2)
 		arm(a);
 }
 
@@ -103,9 +104,12 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 			push(a, res);
 		a->fd_starved = 0;
 		a->backoff_ns = BACKOFF_MIN_NS;
-	} else if (res == -EMFILE || res == -ENFILE) {
-		a->errors++;
-		a->fd_starved = 1;
+	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM || res == -ENOBUFS) {
+		a->errors += res == -EMFILE || res == -ENFILE;
+		a->fd_starved = 1; /* out of a resource: retry with backoff */
+	} else if (res != -ECANCELED && res != -ECONNABORTED && res != -EINTR && res != -EAGAIN &&
+		   res != -EPROTO && res != -EPERM) {
+		a->error = res; /* the listening socket itself is unusable */
 	}
 	if (!(flags & IORING_CQE_F_MORE)) {
 		a->armed = 0;
@@ -126,7 +130,7 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 	} else if (a->len >= a->queue_max) {
 		cancel(a); /* nobody takes the connections: stop accepting for now */
 	}
-	if (a->len && a->waiter) {
+	if ((a->len || a->error) && a->waiter) {
 		cr__wait *w = a->waiter;
 		a->waiter = NULL;
 		cr__wake(w, 0);
@@ -160,6 +164,8 @@ int cr_acceptor_next(cr_acceptor *a)
 	if (a->w != cr__self())
 		return -EXDEV;
 	while (a->len == 0) {
+		if (a->error)
+			return a->error;
 		int e = cr__wait_prepare();
 		if (e)
 			return e;

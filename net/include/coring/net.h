@@ -222,9 +222,11 @@ typedef struct cr_acceptor cr_acceptor;
 int cr_acceptor_open(cr_acceptor **out, int listen_fd, unsigned queue_max);
 
 /* Waits for the next accepted connection.  Returns its fd (close-on-exec),
- * -ECANCELED, -ETIMEDOUT, -EXDEV.  Transient accept errors (EMFILE, ENFILE,
- * ECONNABORTED, ENOMEM, ENOBUFS) are not returned: they are counted (see
- * cr_acceptor_errors) and retried. */
+ * -ECANCELED, -ETIMEDOUT, -EXDEV, or a lasting error of the listening
+ * socket (-EBADF, -EINVAL, ...: accepting has stopped).  Transient accept
+ * errors (EMFILE, ENFILE, ENOMEM, ENOBUFS: retried with backoff;
+ * ECONNABORTED, EPROTO, EPERM: retried at once) are not returned; EMFILE and
+ * ENFILE are counted (cr_acceptor_errors). */
 int cr_acceptor_next(cr_acceptor *a);
 
 /* Returns how many accepts failed with EMFILE or ENFILE so far. */
