@@ -72,6 +72,11 @@ static int parse_scope(const char *s, uint32_t *scope)
 		*scope = (uint32_t)v;
 		return 0;
 	}
+	/* Characters the kernel refuses in interface names (its ioctl would
+	 * read the alias "lo:1" as "lo"). */
+	for (i = 0; i < n; i++)
+		if (strchr("/:% \t\n\v\f\r", s[i]))
+			return -EINVAL;
 	*scope = if_nametoindex(s);
 	return *scope ? 0 : -EINVAL;
 }

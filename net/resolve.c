@@ -16,9 +16,9 @@
 /* One lookup, handed to a pool thread; lives on the calling task's stack. */
 struct lookup {
 	const char *host; /* NUL-terminated host name */
-	uint16_t port;    /* port for every result */
-	cr_addr *out;     /* where results go */
-	size_t max;       /* room in out */
+	uint16_t port;	  /* port for every result */
+	cr_addr *out;	  /* where results go */
+	size_t max;	  /* room in out */
 };
 
 static int is_digit(char c)
@@ -48,8 +48,9 @@ static int numeric_label(const char *s, size_t n)
 }
 
 /* 1 if the n characters at s form a host name: labels of 1..63 letters,
- * digits, '-' or '_' separated by dots, an optional final dot, and a last
- * label that is not a number (so "1.2.3" or "0x7f.1" are not looked up). */
+ * digits, '-' (not first or last) or '_' separated by dots, an optional
+ * final dot, and a last label that is not a number (so "1.2.3" or "0x7f.1"
+ * are not looked up). */
 static int valid_host(const char *s, size_t n)
 {
 	size_t start = 0; /* where the current label starts */
@@ -61,7 +62,7 @@ static int valid_host(const char *s, size_t n)
 	for (size_t i = 0; i <= n; i++) {
 		char c = i < n ? s[i] : '.';
 		if (c == '.') {
-			if (i == start || i - start > 63)
+			if (i == start || i - start > 63 || s[start] == '-' || s[i - 1] == '-')
 				return 0;
 			if (i == n)
 				return !numeric_label(s + start, i - start);
@@ -156,7 +157,7 @@ static intptr_t lookup_run(void *arg)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM; /* one entry per address, not one per type */
-	hints.ai_flags = 0;              /* no AI_ADDRCONFIG: localhost gives ::1 too */
+	hints.ai_flags = 0;		 /* no AI_ADDRCONFIG: localhost gives ::1 too */
 	rc = getaddrinfo(l->host, NULL, &hints, &res);
 	if (rc != 0)
 		return gai_errno(rc);
