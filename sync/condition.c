@@ -72,7 +72,7 @@ int cr_cond_wait(cr_cond *c)
 	r = parked ? cr__cqs_park(&wt) : 0;
 	/* Re-acquire whatever happened, deaf to cancellation and deadlines;
 	 * a cancellation arriving meanwhile stays pending and is taken below. */
-	cr__permits_acquire(&c->lock->state, &c->lock->waiters, 0);
+	cr__permits_acquire(&c->lock->state, 1, &c->lock->waiters, 0);
 	if (cr__wait_take_cancel()) {
 		if (r == 0)
 			wake(c, 1); /* notified, then cancelled: the notification goes on */

@@ -7,7 +7,7 @@
 
 void cr_lock_init(cr_lock *l)
 {
-	l->state = 1;
+	l->state = cr__permits_state(1);
 	cr__cqs_init(&l->waiters);
 }
 
@@ -16,13 +16,13 @@ int cr_lock_destroy(cr_lock *l)
 	if (cr__cqs_has_waiters(&l->waiters))
 		return -EBUSY;
 	cr__cqs_destroy(&l->waiters);
-	l->state = 1;
+	l->state = cr__permits_state(1);
 	return 0;
 }
 
 int cr_lock_acquire(cr_lock *l)
 {
-	return cr__permits_acquire(&l->state, &l->waiters, 1);
+	return cr__permits_acquire(&l->state, 1, &l->waiters, 1);
 }
 
 int cr_lock_try_acquire(cr_lock *l)
@@ -32,12 +32,17 @@ int cr_lock_try_acquire(cr_lock *l)
 
 int cr_lock_release(cr_lock *l)
 {
+	/* Handed to a woken waiter that has not run yet, the lock is not held
+	 * by anyone who could release it (asyncio: "Lock is not acquired"). */
+	if (!cr_lock_locked(l))
+		return -EPERM;
 	return cr__permits_release(&l->state, 1, &l->waiters);
 }
 
 int cr_lock_locked(const cr_lock *l)
 {
-	return __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) <= 0;
+	int64_t s = __atomic_load_n(&l->state, __ATOMIC_ACQUIRE);
+	return cr__permits_count(s) <= 0 && cr__permits_handoffs(s) == 0;
 }
 
 int cr_with_lock(cr_lock *l, cr_locked_fn fn, void *arg)

@@ -7,17 +7,31 @@
 #include "cqs.h"
 #include "worker.h"
 
+#define HANDOFF ((int64_t)1 << 32)
+
+static int cas(int64_t *state, int64_t *expect, int64_t desired)
+{
+	return __atomic_compare_exchange_n(state, expect, desired, 0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_RELAXED);
+}
+
 int cr__permits_try(int64_t *state)
 {
-	int64_t v = __atomic_load_n(state, __ATOMIC_RELAXED);
-	while (v > 0)
-		if (__atomic_compare_exchange_n(state, &v, v - 1, 0, __ATOMIC_ACQUIRE,
+	int64_t s = __atomic_load_n(state, __ATOMIC_RELAXED);
+	while (cr__permits_count(s) > 0 && cr__permits_handoffs(s) == 0)
+		if (__atomic_compare_exchange_n(state, &s, s - 1, 0, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			return 0;
 	return -EAGAIN;
 }
 
-int cr__permits_acquire(int64_t *state, cr_waitq *q, int interruptible)
+/* The woken task runs: its hand-off is over. */
+static void handoff_done(int64_t *state)
+{
+	__atomic_fetch_sub(state, HANDOFF, __ATOMIC_SEQ_CST);
+}
+
+int cr__permits_acquire(int64_t *state, int64_t bound, cr_waitq *q, int interruptible)
 {
 	if (cr__permits_try(state) == 0)
 		return 0;
@@ -29,17 +43,27 @@ int cr__permits_acquire(int64_t *state, cr_waitq *q, int interruptible)
 		if (r)
 			return r;
 	}
-	if (__atomic_fetch_sub(state, 1, __ATOMIC_SEQ_CST) > 0)
-		return 0; /* a permit came back meanwhile */
+	int64_t s = __atomic_load_n(state, __ATOMIC_RELAXED);
+	while (!cas(state, &s, s - 1))
+		;
+	if (cr__permits_count(s) > 0) {
+		/* A free permit, but woken waiters have not run yet: let them
+		 * go first, as they would in asyncio. */
+		if (cr__permits_handoffs(s))
+			cr__yield_shielded();
+		return 0;
+	}
 	cr__cqs_waiter wt;
-	if (!cr__cqs_enqueue(q, &wt, interruptible ? CR__CQS_INTERRUPTIBLE : 0))
-		return 0; /* the release got to our cell first and left the permit */
-	int r = cr__cqs_park(&wt);
-	if (r < 0)
-		return r; /* our cell is cancelled: the release reaching it counts again */
+	int parked = cr__cqs_enqueue(q, &wt, interruptible ? CR__CQS_INTERRUPTIBLE : 0);
+	if (parked) {
+		int r = cr__cqs_park(&wt);
+		if (r < 0)
+			return r; /* our cell is cancelled: the release reaching it counts again */
+	}
+	handoff_done(state);
 	if (interruptible && cr__wait_take_cancel()) {
 		/* Handed the permit, then cancelled before running: pass it on. */
-		cr__permits_release(state, INT64_MAX, q);
+		cr__permits_release(state, bound, q);
 		return -ECANCELED;
 	}
 	return 0;
@@ -49,17 +73,25 @@ int cr__permits_release(int64_t *state, int64_t bound, cr_waitq *q)
 {
 	if (!cr__self())
 		return -EPERM;
-	int64_t old = __atomic_load_n(state, __ATOMIC_RELAXED);
+	int64_t s = __atomic_load_n(state, __ATOMIC_RELAXED);
+	int64_t next;
 	do {
-		if (old >= bound)
+		int64_t c = cr__permits_count(s);
+		if (c >= bound)
 			return -EPERM;
-	} while (!__atomic_compare_exchange_n(state, &old, old + 1, 0, __ATOMIC_SEQ_CST,
-					      __ATOMIC_RELAXED));
-	while (old < 0) {
+		if (c >= CR__PERMITS_MAX)
+			return -EOVERFLOW;
+		next = s + 1 + (c < 0 ? HANDOFF : 0);
+	} while (!cas(state, &s, next));
+	while (cr__permits_count(s) < 0) {
 		if (cr__cqs_resume(q) == CR__CQS_WOKEN)
 			return 0;
-		/* That waiter was cancelled: its count goes back, try again. */
-		old = __atomic_fetch_add(state, 1, __ATOMIC_SEQ_CST);
+		/* That waiter was cancelled: our count undid its registration.
+		 * Take the hand-off mark back and count once more. */
+		s = __atomic_load_n(state, __ATOMIC_RELAXED);
+		do
+			next = s - HANDOFF + 1 + (cr__permits_count(s) < 0 ? HANDOFF : 0);
+		while (!cas(state, &s, next));
 	}
 	return 0;
 }

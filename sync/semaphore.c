@@ -7,9 +7,9 @@
 
 static int init(cr_sem *s, int64_t value, int64_t bound)
 {
-	if (!s || value < 0)
+	if (!s || value < 0 || value > CR__PERMITS_MAX)
 		return -EINVAL;
-	s->state = value;
+	s->state = cr__permits_state(value);
 	s->bound = bound;
 	cr__cqs_init(&s->waiters);
 	return 0;
@@ -35,7 +35,7 @@ int cr_sem_destroy(cr_sem *s)
 
 int cr_sem_acquire(cr_sem *s)
 {
-	return cr__permits_acquire(&s->state, &s->waiters, 1);
+	return cr__permits_acquire(&s->state, s->bound, &s->waiters, 1);
 }
 
 int cr_sem_try_acquire(cr_sem *s)
@@ -50,13 +50,14 @@ int cr_sem_release(cr_sem *s)
 
 int64_t cr_sem_value(const cr_sem *s)
 {
-	int64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+	int64_t v = cr__permits_count(__atomic_load_n(&s->state, __ATOMIC_ACQUIRE));
 	return v > 0 ? v : 0;
 }
 
 int cr_sem_locked(const cr_sem *s)
 {
-	return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) <= 0;
+	int64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+	return cr__permits_count(v) <= 0 || cr__permits_handoffs(v) > 0;
 }
 
 int cr_with_sem(cr_sem *s, cr_locked_fn fn, void *arg)

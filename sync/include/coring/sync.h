@@ -59,7 +59,7 @@ typedef struct cr_waitq {
 /* A mutual-exclusion lock for tasks; not owned (any task or callback may
  * release it, as in asyncio). */
 typedef struct cr_lock {
-	int64_t state;     /* private: 1 free, 0 held, < 0 held with waiters */
+	int64_t state;     /* private: permits minus waiters, and hand-offs in flight */
 	cr_waitq waiters;  /* private: tasks waiting to acquire */
 } cr_lock;
 
@@ -81,7 +81,9 @@ int cr_lock_try_acquire(cr_lock *l);
  * -EPERM if l is not locked. */
 int cr_lock_release(cr_lock *l);
 
-/* Returns 1 if l is held (or being handed to a woken waiter), 0 if free. */
+/* Returns 1 if l is held, 0 if it is free or being handed to a woken waiter
+ * that has not run yet (asyncio's locked(): a release then returns -EPERM,
+ * and try_acquire -EAGAIN, since the lock is promised to that waiter). */
 int cr_lock_locked(const cr_lock *l);
 
 /* A critical section body for cr_with_lock. */
@@ -97,17 +99,20 @@ int cr_with_lock(cr_lock *l, cr_locked_fn fn, void *arg);
 /* A counting semaphore; bounded ones refuse to be released above their
  * initial value. */
 typedef struct cr_sem {
-	int64_t state;     /* private: value minus waiters */
+	int64_t state;     /* private: value minus waiters, and hand-offs in flight */
 	int64_t bound;     /* private: initial value if bounded, else INT64_MAX */
 	cr_waitq waiters;  /* private: tasks waiting to acquire */
 } cr_sem;
 
+/* Largest value of a semaphore. */
+#define CR_SEM_VALUE_MAX (((int64_t)1 << 31) - 2)
+
 /* Initialises a semaphore with value permits.  Returns 0 or -EINVAL if
- * value < 0. */
+ * value < 0 or value > CR_SEM_VALUE_MAX. */
 int cr_sem_init(cr_sem *s, int64_t value);
 
 /* Initialises a BoundedSemaphore: release above value returns -EPERM.
- * Returns 0 or -EINVAL if value < 0. */
+ * Returns as cr_sem_init. */
 int cr_bounded_sem_init(cr_sem *s, int64_t value);
 
 /* Frees what the semaphore still holds.  Returns 0 or -EBUSY (tasks wait). */
@@ -117,17 +122,20 @@ int cr_sem_destroy(cr_sem *s);
  * -ECANCELED, -ETIMEDOUT, -EPERM outside a task when it would have to wait. */
 int cr_sem_acquire(cr_sem *s);
 
-/* Takes a permit only if one is free and nobody waits.  Returns 0 or -EAGAIN. */
+/* Takes a permit only if one is free, nobody waits and no woken waiter is
+ * still to run.  Returns 0 or -EAGAIN. */
 int cr_sem_try_acquire(cr_sem *s);
 
 /* Returns a permit, handing it to the first waiter if there is one.
- * Returns 0, or -EPERM for a bounded semaphore already at its value. */
+ * Returns 0, -EPERM for a bounded semaphore already at its value,
+ * -EOVERFLOW at CR_SEM_VALUE_MAX. */
 int cr_sem_release(cr_sem *s);
 
 /* Returns the number of free permits (0 while tasks wait). */
 int64_t cr_sem_value(const cr_sem *s);
 
-/* Returns 1 if an acquire would have to wait, else 0. */
+/* Returns 1 if an acquire would have to wait (no free permit, or woken
+ * waiters still to run), else 0. */
 int cr_sem_locked(const cr_sem *s);
 
 /* "async with sem": acquires, runs fn(arg), releases.  Returns fn's result
