@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "../runtime/fiber.h"
 #include "../runtime/worker.h"
 #include "bufpool.h"
 
@@ -175,6 +176,7 @@ ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c)
 	c->data = r->pool->base + (size_t)it->bid * r->pool->size;
 	c->len = (size_t)it->res;
 	c->bid = it->bid;
+	cr__mark_defined(c->data, c->len); /* written by the kernel: tell memcheck */
 	r->head = (r->head + 1) % r->cap;
 	r->len--;
 	return it->res;

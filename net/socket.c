@@ -7,6 +7,7 @@
 
 #include "../runtime/wait.h"
 #include "bind.h"
+#include "../runtime/fiber.h"
 #include "sqe.h"
 
 /* Returns a new close-on-exec socket for a's family, or -errno. */
@@ -77,6 +78,8 @@ int cr_accept(int listen_fd, cr_addr *peer)
 	s.addr2 = (uint64_t)(uintptr_t)&p->len;
 	s.accept_flags = SOCK_CLOEXEC;
 	int fd = cr__io_wait(&s);
+	if (fd >= 0)
+		cr__mark_defined(p, sizeof(*p));
 	if (fd >= 0 && cr__wait_take_cancel()) {
 		/* Accepted just as the task was cancelled: the caller will not see
 		 * this connection, so it must not stay open. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 
+#include "../runtime/fiber.h"
 #include "sqe.h"
 
 /* Longest single transfer (like read(2) and write(2)). */
@@ -17,7 +18,10 @@ ssize_t cr_recv(int fd, void *buf, size_t len)
 	cr__sqe_init(&s, IORING_OP_RECV, fd);
 	s.addr = (uint64_t)(uintptr_t)buf;
 	s.len = (uint32_t)(len > MAX_IO ? MAX_IO : len);
-	return cr__io_wait(&s);
+	ssize_t n = cr__io_wait(&s);
+	if (n > 0)
+		cr__mark_defined(buf, (size_t)n); /* written by the kernel: tell memcheck */
+	return n;
 }
 
 ssize_t cr_send(int fd, const void *buf, size_t len)

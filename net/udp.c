@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../runtime/fiber.h"
 #include "sqe.h"
 
 #include "bind.h"
@@ -40,6 +41,11 @@ ssize_t cr_recvfrom(int fd, void *buf, size_t len, cr_addr *from)
 	struct msghdr m = {.msg_name = &f->u, .msg_namelen = sizeof(f->u), .msg_iov = &iov,
 			   .msg_iovlen = 1};
 	ssize_t r = msg_io(IORING_OP_RECVMSG, fd, &m);
+	if (r >= 0) {
+		cr__mark_defined(buf, (size_t)r < len ? (size_t)r : len);
+		cr__mark_defined(&m, sizeof(m));
+		cr__mark_defined(&f->u, m.msg_namelen);
+	}
 	f->len = r >= 0 ? m.msg_namelen : 0;
 	return r;
 }
