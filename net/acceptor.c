@@ -29,6 +29,7 @@ struct cr_acceptor {
 	uint64_t backoff_ns;      /* next re-arm delay after running out of fds */
 	cr_callback_id rearm;     /* pending delayed re-arm, 0 if none */
 	cr__wait *waiter;         /* the task in cr_acceptor_next */
+	unsigned users;           /* tasks inside cr_acceptor_next */
 	cr__wait *close_waiter;   /* the task in cr_acceptor_close */
 };
 
@@ -164,6 +165,8 @@ int cr_acceptor_next(cr_acceptor *a)
 	if (a->w != cr__self())
 		return -EXDEV;
 	while (a->len == 0) {
+		if (a->closing)
+			return -EBADF;
 		if (a->error)
 			return a->error;
 		int e = cr__wait_prepare();
@@ -172,12 +175,16 @@ int cr_acceptor_next(cr_acceptor *a)
 		cr__wait wait;
 		cr__wait_init(&wait, cr__abort_wake);
 		a->waiter = &wait;
+		a->users++;
 		e = cr__wait_park(&wait);
+		a->users--;
 		if (a->waiter == &wait)
 			a->waiter = NULL;
 		if (e < 0)
 			return e;
 	}
+	if (a->closing)
+		return -EBADF;
 	int fd = a->fds[a->head];
 	a->head = (a->head + 1) % a->cap;
 	a->len--;
@@ -199,6 +206,14 @@ int cr_acceptor_close(cr_acceptor *a)
 	a->closing = 1;
 	if (a->rearm)
 		cr_callback_cancel(a->rearm);
+	/* A task waiting in cr_acceptor_next gets -EBADF; let it leave first. */
+	if (a->waiter) {
+		cr__wait *w = a->waiter;
+		a->waiter = NULL;
+		cr__wake(w, 0);
+	}
+	while (a->users)
+		cr__yield_shielded();
 	if (a->armed) {
 		cancel(a);
 		cr__wait wait;

@@ -52,6 +52,8 @@ int cr_bufpool_destroy(cr_bufpool *p)
 {
 	if (!p)
 		return 0;
+	if (p->w != cr__self())
+		return -EXDEV;
 	if (p->receivers)
 		return -EBUSY;
 	cr__ring_buf_ring_destroy(p->w, p->ring, p->count, p->bgid);

@@ -9,20 +9,35 @@
 #include "../runtime/worker.h"
 #include "bufpool.h"
 
+/* Whether this kernel caps a multishot receive at a byte budget (6.16+):
+ * 0 not known yet, 1 yes, -1 no (receivers then arm one-shot receives). */
+static int byte_cap_support;
+
 static uint64_t user_data(cr_receiver *r)
 {
 	return (uint64_t)(uintptr_t)&r->handler | CR__UD_HANDLER;
 }
 
-/* Starts the multishot receive. */
+/*
+ * Starts receiving.  A multishot receive is capped at the bytes of the
+ * buffers the receiver may still take, so that data already waiting in the
+ * socket cannot take more of the pool than max_held buffers' worth (the
+ * kernel would otherwise fill up to 32 buffers before we see a completion).
+ * Kernels without the cap get one-shot receives: one buffer per arm.
+ */
 static void arm(cr_receiver *r)
 {
+	unsigned room = r->held < r->max_held ? r->max_held - r->held : 1;
 	struct io_uring_sqe *sqe = cr__ring_sqe(r->w);
 	sqe->opcode = IORING_OP_RECV;
 	sqe->fd = r->fd;
-	sqe->ioprio = IORING_RECV_MULTISHOT;
 	sqe->flags = IOSQE_BUFFER_SELECT;
 	sqe->buf_group = (uint16_t)r->pool->bgid;
+	r->single = __atomic_load_n(&byte_cap_support, __ATOMIC_RELAXED) < 0;
+	if (!r->single) {
+		sqe->ioprio = IORING_RECV_MULTISHOT;
+		sqe->file_index = (uint32_t)((size_t)room * r->pool->size); /* optlen: byte cap */
+	}
 	sqe->user_data = user_data(r);
 	r->armed = 1;
 }
@@ -64,7 +79,11 @@ static int push(cr_receiver *r, int32_t res, uint32_t bid)
  * the back-pressure mark. */
 static void maybe_rearm(cr_receiver *r)
 {
-	if (!r->armed && !r->ended && !r->closing && !r->starved && r->held <= r->max_held / 2)
+	if (r->armed || r->ended || r->closing || r->starved)
+		return;
+	/* One-shot receives keep going up to the limit; a multishot one waits
+	 * until half of it is free again, so that it is not re-armed per chunk. */
+	if (r->single ? r->held < r->max_held : r->held <= r->max_held / 2)
 		arm(r);
 }
 
@@ -90,6 +109,26 @@ static void end_with(cr_receiver *r, int res)
 static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 {
 	cr_receiver *r = (cr_receiver *)h;
+	int cap = __atomic_load_n(&byte_cap_support, __ATOMIC_RELAXED);
+	if (res == -EINVAL && !r->single && !r->got_data && cap <= 0 &&
+	    !(flags & IORING_CQE_F_MORE)) {
+		/* This kernel refuses the byte cap: use one-shot receives. */
+		__atomic_store_n(&byte_cap_support, -1, __ATOMIC_RELAXED);
+		r->armed = 0;
+		r->cancelling = 0;
+		if (r->closing) {
+			if (r->close_waiter)
+				cr__wake(r->close_waiter, 0);
+		} else {
+			maybe_rearm(r);
+		}
+		return;
+	}
+	if (res > 0) {
+		r->got_data = 1;
+		if (!r->single && cap == 0)
+			__atomic_store_n(&byte_cap_support, 1, __ATOMIC_RELAXED);
+	}
 	if (flags & IORING_CQE_F_BUFFER) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
 		r->pool->in_use++;
@@ -156,6 +195,8 @@ ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c)
 	if (r->w != w)
 		return -EXDEV;
 	while (r->len == 0) {
+		if (r->closing)
+			return -EBADF;
 		if (r->ended == 2)
 			return -ENOMEM;
 		int e = cr__wait_prepare();
@@ -164,12 +205,16 @@ ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c)
 		cr__wait wait;
 		cr__wait_init(&wait, cr__abort_wake);
 		r->waiter = &wait;
+		r->users++;
 		e = cr__wait_park(&wait);
+		r->users--;
 		if (r->waiter == &wait)
 			r->waiter = NULL;
 		if (e < 0)
 			return e;
 	}
+	if (r->closing)
+		return -EBADF;
 	cr__recv_item *it = &r->items[r->head];
 	if (it->res <= 0)
 		return it->res; /* end of stream or error: stays at the head */
@@ -197,6 +242,10 @@ int cr_receiver_close(cr_receiver *r)
 		return -EXDEV;
 	r->closing = 1;
 	cr__bufpool_unstarve(r->pool, r);
+	/* A task waiting in cr_receiver_next gets -EBADF; let it leave first. */
+	wake_waiter(r);
+	while (r->users)
+		cr__yield_shielded();
 	if (r->armed) {
 		cancel(r);
 		/* Wait for the final completion, deaf to cancellation: the kernel

@@ -31,6 +31,9 @@ struct cr_receiver {
 	uint8_t ended;               /* end of stream or error queued: never re-armed */
 	uint8_t closing;             /* cr_receiver_close runs */
 	uint8_t starved;             /* on the pool's starved list */
+	uint8_t single;              /* arms one-shot receives (kernel without a byte cap) */
+	uint8_t got_data;            /* a receive ever delivered data */
+	unsigned users;              /* tasks inside cr_receiver_next */
 	cr_receiver *starved_next;   /* next on that list */
 	cr__wait *waiter;            /* the task in cr_receiver_next, or NULL */
 	cr__wait *close_waiter;      /* the task in cr_receiver_close, or NULL */

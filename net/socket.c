@@ -115,13 +115,14 @@ int cr_close(int fd)
 {
 	if (fd < 0)
 		return -EBADF;
-	/* Cancel what this ring still has in flight on fd (kernels before 5.19
-	 * refuse cancel-by-fd: nothing can be done there but closing). */
+	/* Cancel what this ring still has in flight on fd, even when the
+	 * caller is being cancelled or its deadline passed: otherwise a
+	 * receive of another task would keep the socket alive (kernels before
+	 * 5.19 refuse cancel-by-fd: nothing can be done there but closing). */
 	struct io_uring_sqe s;
 	cr__sqe_init(&s, IORING_OP_ASYNC_CANCEL, fd);
 	s.cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
-	int r = cr__io_wait(&s);
-	(void)r;
+	(void)cr__io_wait_shielded(&s);
 	return close(fd) < 0 ? -errno : 0;
 }
 

@@ -20,22 +20,34 @@ static void io_abort(cr__wait *w, int reason)
 	sqe->user_data = CR__UD_IGNORE;
 }
 
-int cr__io_wait(const struct io_uring_sqe *tmpl)
+static int io_wait(const struct io_uring_sqe *tmpl, int interruptible)
 {
 	cr__worker *wk = cr__self();
 	if (!wk || !wk->current)
 		return -EPERM;
-	int r = cr__wait_prepare();
-	if (r)
-		return r;
+	if (interruptible) {
+		int r = cr__wait_prepare();
+		if (r)
+			return r;
+	}
 	cr__wait w;
-	cr__wait_init(&w, io_abort);
+	cr__wait_init(&w, interruptible ? io_abort : NULL);
 	w.io = 1;
 	struct io_uring_sqe *sqe = cr__ring_sqe(wk);
 	memcpy(sqe, tmpl, sizeof(*sqe));
 	sqe->user_data = (uint64_t)(uintptr_t)&w;
 	wk->inflight++;
 	return cr__wait_park(&w);
+}
+
+int cr__io_wait(const struct io_uring_sqe *tmpl)
+{
+	return io_wait(tmpl, 1);
+}
+
+int cr__io_wait_shielded(const struct io_uring_sqe *tmpl)
+{
+	return io_wait(tmpl, 0);
 }
 
 int cr_nop(void)

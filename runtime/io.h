@@ -12,4 +12,10 @@
  * interrupted, or -EPERM outside a task. */
 int cr__io_wait(const struct io_uring_sqe *tmpl);
 
+/* As cr__io_wait, but deaf to cancellation and deadlines: for operations
+ * that must complete whatever happens (the cancellations made before a
+ * close).  A cancellation arriving meanwhile stays pending.  Returns
+ * cqe->res or -EPERM outside a task. */
+int cr__io_wait_shielded(const struct io_uring_sqe *tmpl);
+
 #endif

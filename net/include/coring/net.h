@@ -136,8 +136,8 @@ int cr_udp_bind(const cr_addr *a, const cr_listen_opts *opts);
 /* Creates an unbound UDP socket for a's family.  Returns the fd or -errno. */
 int cr_udp_socket(const cr_addr *a);
 
-/* Receives one datagram (truncated to len).  from (may be NULL) gets the
- * sender.  Returns the datagram's length or -errno. */
+/* Receives one datagram, truncated to len.  from (may be NULL) gets the
+ * sender.  Returns the bytes stored in buf or -errno. */
 ssize_t cr_recvfrom(int fd, void *buf, size_t len, cr_addr *from);
 
 /* Sends one datagram to `to`.  Returns the count or -errno. */
@@ -184,20 +184,24 @@ typedef struct cr_chunk {
 int cr_bufpool_create(cr_bufpool **out, unsigned count, size_t size);
 
 /* Unregisters and frees a pool; every receiver using it must be closed.
- * Returns 0, -EBUSY (receivers still open; nothing done). */
+ * Returns 0, -EBUSY (receivers still open; nothing done), -EXDEV (called
+ * on another worker than the pool's; nothing done). */
 int cr_bufpool_destroy(cr_bufpool *p);
 
 /* Returns the number of the pool's buffers currently free for the kernel. */
 unsigned cr_bufpool_free_count(const cr_bufpool *p);
 
 /* Starts receiving on fd into pool buffers; at most max_held chunks are
- * held by the application or queued (0 = 8).  Returns 0, -ENOMEM, -EXDEV,
+ * held by the application or queued (0 = 8): the receive is capped at that
+ * many buffers' worth of bytes (kernels from 6.16; older kernels get one
+ * buffer per receive instead of multishot).  Returns 0, -ENOMEM, -EXDEV,
  * -EPERM outside a task. */
 int cr_receiver_open(cr_receiver **out, int fd, cr_bufpool *pool, unsigned max_held);
 
 /* Waits for the next chunk.  Returns its length (> 0), 0 at end of stream
  * (after every chunk before it), -errno of the socket (ECONNRESET, ...),
- * -ECANCELED, -ETIMEDOUT (the receiver stays usable), -EXDEV. */
+ * -ECANCELED, -ETIMEDOUT (the receiver stays usable), -EXDEV, -EBADF if
+ * another task closes the receiver meanwhile. */
 ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c);
 
 /* Gives a chunk's buffer back to the pool (re-arming receivers that ran
@@ -205,8 +209,9 @@ ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c);
 void cr_chunk_release(cr_receiver *r, cr_chunk *c);
 
 /* Cancels the receive in flight, waits for it, returns every queued buffer
- * and frees r (chunks the application holds must be released first).  The
- * fd stays open.  Returns 0 or -EXDEV. */
+ * and frees r (chunks the application holds must be released first).  A
+ * task waiting in cr_receiver_next gets -EBADF and leaves first.  The fd
+ * stays open.  Returns 0 or -EXDEV. */
 int cr_receiver_close(cr_receiver *r);
 
 /* ---- multishot accept ------------------------------------------------------------------ */
@@ -214,15 +219,18 @@ int cr_receiver_close(cr_receiver *r);
 /* A multishot accept on one listening socket, for one worker. */
 typedef struct cr_acceptor cr_acceptor;
 
-/* Starts accepting on listen_fd; accepted fds queue (up to queue_max, 0 =
- * 64, then the accept pauses) until taken with cr_acceptor_next.  After
+/* Starts accepting on listen_fd; accepted fds queue until taken with
+ * cr_acceptor_next.  Once queue_max (0 = 64) are queued the accept pauses;
+ * it resumes at half, and may then take what the listen backlog holds in
+ * one go (the backlog bounds that).  After
  * EMFILE/ENFILE it re-arms with a backoff (1 ms doubling to 1 s, reset by
  * a success): no busy loop, and existing connections are untouched.
  * Returns 0, -ENOMEM, -EPERM outside a task. */
 int cr_acceptor_open(cr_acceptor **out, int listen_fd, unsigned queue_max);
 
 /* Waits for the next accepted connection.  Returns its fd (close-on-exec),
- * -ECANCELED, -ETIMEDOUT, -EXDEV, or a lasting error of the listening
+ * -ECANCELED, -ETIMEDOUT, -EXDEV, -EBADF if another task closes the
+ * acceptor meanwhile, or a lasting error of the listening
  * socket (-EBADF, -EINVAL, ...: accepting has stopped).  Transient accept
  * errors (EMFILE, ENFILE, ENOMEM, ENOBUFS: retried with backoff;
  * ECONNABORTED, EPROTO, EPERM: retried at once) are not returned; EMFILE and
@@ -233,7 +241,8 @@ int cr_acceptor_next(cr_acceptor *a);
 uint64_t cr_acceptor_errors(const cr_acceptor *a);
 
 /* Cancels the accept in flight and waits for it, closes every accepted fd
- * not yet taken, frees a.  The listening fd stays open.  Returns 0 or -EXDEV. */
+ * not yet taken, frees a.  A task waiting in cr_acceptor_next gets -EBADF
+ * and leaves first.  The listening fd stays open.  Returns 0 or -EXDEV. */
 int cr_acceptor_close(cr_acceptor *a);
 
 #ifdef __cplusplus
