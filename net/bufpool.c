@@ -73,10 +73,18 @@ void cr__bufpool_put(cr_bufpool *p, unsigned bid)
 			      bid, 0);
 	cr__ring_buf_ring_advance(p->ring, 1);
 	p->in_use--;
+	/* Every receiver that ran dry gets another go: we cannot tell which of
+	 * them has data waiting, and one that re-arms without data takes no
+	 * buffer.  Those that find the pool dry again come back to the list. */
 	cr_receiver *r = p->starved_head;
-	if (r) {
-		cr__bufpool_unstarve(p, r);
+	p->starved_head = NULL;
+	p->starved_tail = &p->starved_head;
+	while (r) {
+		cr_receiver *next = r->starved_next;
+		r->starved = 0;
+		r->starved_next = NULL;
 		cr__receiver_fed(r);
+		r = next;
 	}
 }
 

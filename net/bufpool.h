@@ -20,8 +20,8 @@ struct cr_bufpool {
 	cr_receiver **starved_tail; /* where the next one is linked */
 };
 
-/* Returns buffer bid to the kernel and re-arms the oldest starved
- * receiver.  Returns nothing. */
+/* Returns buffer bid to the kernel and re-arms every receiver that ran dry.
+ * Returns nothing. */
 void cr__bufpool_put(cr_bufpool *p, unsigned bid);
 
 /* Adds r to the pool's starved list.  Returns nothing. */

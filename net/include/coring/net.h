@@ -154,9 +154,9 @@ ssize_t cr_sendto(int fd, const void *buf, size_t len, const cr_addr *to);
  * cr_receiver_next and gives each buffer back with cr_chunk_release.
  *
  * What can go wrong and what the receiver does about it:
- *   - the pool runs dry (-ENOBUFS ends the multishot): the receiver re-arms
- *     as soon as a buffer comes back to the pool, in the order receivers ran
- *     dry, so no connection stalls while others get buffers;
+ *   - the pool runs dry (-ENOBUFS ends the multishot): every receiver that
+ *     ran dry re-arms as soon as a buffer comes back to the pool, so no
+ *     connection stalls while buffers are free;
  *   - the kernel ends the multishot for another reason: it is re-armed;
  *   - the application holds `max_held` chunks (it cannot send them on: a
  *     slow peer): the receiver stops receiving (back-pressure, nothing is

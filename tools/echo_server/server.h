@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* coring-echo-server: the types and calls its files share. */
+#ifndef CORING_ECHO_SERVER_H
+#define CORING_ECHO_SERVER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <coring.h>
+
+/* The TCP (and UDP) port used for addresses given without one. */
+#define ES_DEFAULT_PORT 7007
+
+/* Most --listen options. */
+#define ES_MAX_LISTEN_ARGS 32
+
+/* Most addresses served (each --listen may resolve to several). */
+#define ES_MAX_ADDRS 64
+
+/* ---- options.c ------------------------------------------------------------------ */
+
+/* The command line, validated. */
+struct es_options {
+	const char *listen[ES_MAX_LISTEN_ARGS]; /* --listen texts, in order */
+	unsigned n_listen;			/* how many; 0 = localhost */
+	uint16_t port;				/* --port: port of addresses without one */
+	unsigned threads;			/* --threads: workers (0 = one per CPU) */
+	int udp;				/* 1 = UDP echo on the IP addresses too */
+	uint64_t max_conns;			/* --max-conns: 0 = no limit */
+	uint64_t idle_ns;			/* --idle-timeout in ns: 0 = none */
+	uint64_t grace_ns;			/* --grace in ns */
+	unsigned buffers;			/* --buffers: pool buffers per worker */
+	size_t buffer_size;			/* --buffer-size: bytes per buffer */
+	unsigned max_held;			/* --max-held: chunks per connection */
+	int backlog;				/* --backlog: 0 = SOMAXCONN */
+	const char *port_file;			/* --port-file: NULL = none */
+	int verbose;				/* --verbose: asyncio-style event log */
+	int quiet;				/* --quiet: no banner, no totals */
+};
+
+/* Fills *o from argv.  Returns 0 to run, 1 when --help or --version was
+ * printed (exit 0), or 2 after printing a usage error to stderr (exit 2). */
+int es_options_parse(struct es_options *o, int argc, char **argv);
+
+/* ---- log.c ------------------------------------------------------------------------- */
+
+/* Turns the event log on or off (--verbose).  Returns nothing. */
+void es_log_enable(int on);
+
+/* Returns 1 if the event log is on. */
+int es_log_enabled(void);
+
+/* Writes "name: message\n" to stderr as one write (printf format).  Returns nothing. */
+void es_log(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes "name: <what> b'...'\n" with data shown as Python's repr(bytes).
+ * Returns nothing. */
+void es_log_bytes(const char *name, const char *what, const void *data, size_t len);
+
+/* Writes Python's repr() of the len bytes at data (b'...' or b"...") to out,
+ * which must hold es_repr_size(data, len) bytes.  Returns the length written
+ * (without the NUL). */
+size_t es_repr_bytes(const void *data, size_t len, char *out);
+
+/* Returns the bytes es_repr_bytes needs for data, including the NUL. */
+size_t es_repr_size(const void *data, size_t len);
+
+/* Writes the host part of an address as Python's socket module shows it
+ * ("127.0.0.1", "::1"; an IPv6 scope is not shown, as in Python's peername
+ * tuple; a Unix address as cr_addr_format writes it) to buf.  Returns
+ * the port, or -1 for a Unix address. */
+int es_addr_host(const cr_addr *a, char *buf, size_t len);
+
+/* Writes "BASE_HOST_PORT" for a peer, as the asyncio reference names its
+ * loggers (BASE "EchoServer"); a Unix peer becomes "BASE_unix_<seq>", a
+ * peer whose address is gone "BASE_unknown_<seq>".
+ * Returns nothing. */
+void es_log_name(char *buf, size_t len, const char *base, const cr_addr *peer, uint64_t seq);
+
+/* Describes a negative errno as Python prints an OSError ("[Errno 104]
+ * Connection reset by peer") into buf.  Returns buf. */
+const char *es_oserror(int err, char *buf, size_t len);
+
+/* ---- counters ------------------------------------------------------------------ */
+
+/* What one worker did; summed by the main task once the worker is done. */
+struct es_stats {
+	uint64_t accepted;	   /* TCP / Unix connections accepted and served */
+	uint64_t refused;	   /* accepted and closed at once: --max-conns reached */
+	uint64_t completed;	   /* connections that ended with the client's EOF */
+	uint64_t errors;	   /* connections that ended with a socket error */
+	uint64_t idle_closed;	   /* connections closed by --idle-timeout */
+	uint64_t cancelled;	   /* connections cut at the end of the grace period */
+	uint64_t bytes_in;	   /* stream bytes received */
+	uint64_t bytes_out;	   /* stream bytes sent */
+	uint64_t accept_fd_errors; /* accepts that failed with EMFILE/ENFILE */
+	uint64_t udp_in;	   /* datagrams received */
+	uint64_t udp_out;	   /* datagrams sent back */
+	uint64_t udp_bytes_in;	   /* their bytes */
+	uint64_t udp_bytes_out;	   /* bytes of datagrams sent back */
+	uint64_t udp_errors;	   /* datagram receive or send failures */
+};
+
+/* Adds b into a.  Returns nothing. */
+void es_stats_add(struct es_stats *a, const struct es_stats *b);
+
+/* Prints the totals to stderr.  Returns nothing. */
+void es_stats_print(const struct es_stats *s, double seconds);
+
+/* ---- listen.c ----------------------------------------------------------------------- */
+
+/* One address served and the sockets made for it. */
+struct es_listener {
+	cr_addr addr;	       /* the bound address (real port after port 0) */
+	int is_unix;	       /* 1 = Unix stream socket: one listener, worker 0 */
+	int unlink_path;       /* 1 = a filesystem path to remove at exit */
+	int *tcp_fds;	       /* stream listening sockets, one per worker (Unix: one) */
+	int *udp_fds;	       /* UDP sockets, one per worker; NULL = no UDP here */
+	const char *host_text; /* how --verbose's "starting up on" names it */
+};
+
+/* Every address the server listens on. */
+struct es_listen_set {
+	struct es_listener l[ES_MAX_ADDRS]; /* the addresses */
+	unsigned n;			    /* how many */
+	unsigned workers;		    /* sockets per IP address */
+	int bad_text;			    /* 1 = a --listen text is no address (usage error) */
+};
+
+/* Resolves the --listen texts (or localhost) and creates every socket: one
+ * SO_REUSEPORT stream listener and UDP socket per worker per IP address,
+ * one listener per Unix path.  Call from a task.  Prints errors to stderr.
+ * Returns 0 or -errno (everything made is closed then). */
+int es_listen_open(struct es_listen_set *set, const struct es_options *o, unsigned workers);
+
+/* Closes whatever sockets of set are still open and removes the Unix paths
+ * it created.  Returns nothing. */
+void es_listen_close(struct es_listen_set *set);
+
+/* Prints "listening on ADDR (tcp, udp)" lines to stdout and, with --verbose,
+ * asyncio's "main: starting up on HOST port P" to stderr.  Returns nothing. */
+void es_listen_print(const struct es_listen_set *set, const struct es_options *o);
+
+/* Writes the first TCP port to path (through a temporary file and rename).
+ * Returns 0 or -errno. */
+int es_write_port_file(const struct es_listen_set *set, const char *path);
+
+/* ---- worker.c, accept.c, conn.c, udp.c --------------------------------------------- */
+
+struct es_worker;
+
+/* One client connection; lives on its worker's list while its task runs. */
+struct es_conn {
+	struct es_conn *prev, *next; /* the worker's list of live connections */
+	struct es_worker *w;	     /* the worker serving it */
+	cr_task *task;		     /* its task once started, NULL before */
+	int fd;			     /* the connected socket */
+	int cancel_requested;	     /* 1 = cut before the task started */
+	uint64_t seq;		     /* connection number (Unix log names) */
+};
+
+/* State shared by every worker: read-only once serving starts, except the
+ * atomics and the events (grace_deadline_ns is written before stop is set). */
+struct es_shared {
+	const struct es_options *opts; /* the command line */
+	struct es_listen_set *set;     /* the sockets */
+	cr_event stop;		       /* set by the main task: stop accepting */
+	cr_sem ready;		       /* released by each worker once serving */
+	_Atomic uint64_t live;	       /* connections open in all workers (--max-conns) */
+	_Atomic uint64_t seq;	       /* connections numbered so far */
+	uint64_t grace_deadline_ns;    /* absolute end of the grace period, once stopping */
+};
+
+/* What one worker owns; touched only by tasks on that worker while it runs. */
+struct es_worker {
+	struct es_shared *sh;  /* shared state */
+	unsigned index;	       /* worker number */
+	cr_bufpool *pool;      /* provided buffers of this worker */
+	struct es_conn conns;  /* list head of live connections */
+	uint64_t n_conns;      /* connections on the list */
+	int stopping;	       /* 1 once accepting stops (read by the loops) */
+	int draining;	       /* 1 once the grace period began */
+	cr_event drained;      /* set when draining and the list is empty */
+	int start_error;       /* why the worker could not start, 0 if it did */
+	struct es_stats stats; /* its counters */
+};
+
+/* The per-worker task (spawned on worker w->index): makes the pool, starts
+ * the accept loops and UDP tasks, serves until sh->stop, then drains
+ * (grace period, then cancels what is left).  A cancel during draining
+ * ends the grace period at once.  Returns 0 or -errno of the start. */
+int es_worker_main(void *arg);
+
+/* One accept loop on one listening socket of the calling worker. */
+struct es_accept_loop {
+	struct es_worker *w; /* the worker it runs on */
+	int *lfd;	     /* the listening socket's slot (closed and set to -1 at the end) */
+	int is_unix;	     /* 1 for a Unix listener */
+};
+
+/* Task: takes connections from a multishot acceptor on *a->lfd and starts a
+ * connection task for each until the worker stops (it cancels the loop);
+ * then closes the acceptor and the listening socket.  Returns 0 or -errno
+ * if the acceptor failed. */
+int es_accept_main(void *arg);
+
+/* Starts a connection task for fd on the calling worker, or closes fd at
+ * once when --max-conns is reached.  Returns 0 or -errno (fd closed). */
+int es_conn_start(struct es_worker *w, int fd);
+
+/* One UDP echo loop on one socket of the calling worker. */
+struct es_udp_loop {
+	struct es_worker *w; /* the worker it runs on */
+	int *fd;	     /* the UDP socket's slot (closed and set to -1 at the end) */
+};
+
+/* Task: echoes datagrams on *u->fd until the worker stops (it cancels the
+ * loop), then closes the socket.  Returns 0 or -ENOMEM. */
+int es_udp_main(void *arg);
+
+/* ---- main.c, shutdown.c ------------------------------------------------------------- */
+
+/* Waits for SIGINT or SIGTERM, then stops the workers: sets sh->stop with
+ * the grace deadline, joins every worker task (a second signal cancels
+ * them: the grace period ends at once) and adds their counters to *total.
+ * Call from the main task.  Returns nothing. */
+void es_serve_until_signal(struct es_shared *sh, struct es_worker *ws, cr_task **tasks, unsigned n,
+			   struct es_stats *total);
+
+/* Joins the n worker tasks (handles released) and adds their counters to
+ * *total; used when serving could not start.  Returns nothing. */
+void es_join_workers(struct es_worker *ws, cr_task **tasks, unsigned n, struct es_stats *total);
+
+#endif
