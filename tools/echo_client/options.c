@@ -47,7 +47,7 @@ static const char usage_text[] =
 	"\n"
 	"Both modes:\n"
 	"  --host H             server host name or IP address (default " EC_DEFAULT_HOST ")\n"
-	"  --port P             server port (default 10000)\n"
+	"  --port P             server port (default 7007, as coring-echo-server)\n"
 	"  --connect ADDR       server address instead of --host: 127.0.0.1:7, [::1]:7,\n"
 	"                       host:port, unix:/path, @abstract (port default: --port)\n"
 	"  --threads N          coring worker threads (default: one per CPU in load\n"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 /* Port used when neither --port nor the address names one (as the asyncio reference). */
-#define EC_DEFAULT_PORT 10000
+#define EC_DEFAULT_PORT 7007
 /* Host used when neither --host nor --connect is given. */
 #define EC_DEFAULT_HOST "localhost"
 /* Largest message --size accepts (bytes). */
