@@ -56,7 +56,7 @@ static const struct spec features[] = {
 };
 
 #define OP(x, fb) {IORING_OP_##x, "IORING_OP_" #x, fb}
-#define VIA_POLL "planned for net/ (not built yet), which will require it"
+#define VIA_POLL "none: required by net/ (5.5+ for ACCEPT/CONNECT, 5.6+ for SEND/RECV); without it the call returns -EINVAL"
 static const struct spec opcodes[] = {
 	OP(NOP, "required (present since 5.1): cr_nop and loop health checks use it"),
 	OP(READ, "none: required by cr_file_read (5.6+); without it the call returns -EINVAL"),
@@ -72,10 +72,10 @@ static const struct spec opcodes[] = {
 	OP(SEND, VIA_POLL),
 	OP(SENDMSG, VIA_POLL),
 	OP(RECVMSG, VIA_POLL),
-	OP(SHUTDOWN, "planned for net/: shutdown(2) is called directly (it does not block)"),
-	OP(SOCKET, "planned for net/: socket(2) is called directly (it does not block)"),
-	OP(MSG_RING, "planned for cross-worker wake-ups (multi-worker runtime); the fallback will be an eventfd doorbell"),
-	OP(PROVIDE_BUFFERS, "planned for net/ provided-buffer receives; without it receives use the caller's buffer"),
+	OP(SHUTDOWN, "not needed: cr_shutdown calls shutdown(2) directly (it does not block)"),
+	OP(SOCKET, "not needed: sockets are made with socket(2) directly (it does not block)"),
+	OP(MSG_RING, "cross-worker doorbells; without it an eventfd read on the ring is the doorbell"),
+	OP(PROVIDE_BUFFERS, "not used: provided buffers are given through a registered buffer ring (IORING_REGISTER_PBUF_RING)"),
 	OP(SEND_ZC, "not used yet: sends copy the data with IORING_OP_SEND"),
 };
 #undef OP
@@ -332,11 +332,11 @@ static void probe_ring_items(cr_probe_report *out, struct io_uring *ring,
 	    "io_uring_enter uses the plain ring fd (the kernel looks it up on every call)");
 	probe_opcodes(out, ring);
 	add(out, "IORING_ACCEPT_MULTISHOT", "feature", has_multishot_accept(ring != NULL),
-	    "planned for net/: one IORING_OP_ACCEPT per connection, re-armed after each completion");
+	    "cr_acceptor: one multishot accept per listener; without it cr_acceptor fails and cr_accept (one-shot) remains");
 	add(out, "IORING_REGISTER_PBUF_RING", "feature", has_buf_ring(ring),
-	    "planned for net/: buffers are given with IORING_OP_PROVIDE_BUFFERS, or receives use the caller's buffer");
+	    "cr_bufpool (5.19+); without it cr_bufpool_create fails and cr_recv with the caller's buffer remains");
 	add(out, "IORING_RECV_MULTISHOT", "feature", ring ? kernel_version() >= 6000 : -1,
-	    "judged by kernel version >= 6.0, not by a trial; planned for net/: without it one IORING_OP_RECV per receive");
+	    "judged by kernel version >= 6.0, not by a trial; cr_receiver; with 6.16+ capped at its remaining buffers, else one-shot receives");
 }
 
 /* Fills the memlock limit and the io_uring_disabled sysctl.  Returns nothing. */
