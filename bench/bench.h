@@ -82,6 +82,36 @@ int bench_xw_spawn_join(uint64_t iters, bench_sample *out);
  * Call from a task.  Returns 0 or -errno of cr_stats_get_worker. */
 int bench_xw_counters(cr_stats *sum);
 
+/* ---- sync/ primitives, public API only (bench_sync.c) ------------------------------- */
+
+/* baseline: pthread_mutex_lock + unlock, uncontended, in one thread: value = ns per pair. */
+int bench_mutex(uint64_t iters, bench_sample *out);
+/* cr_lock_acquire + cr_lock_release by one task, never contended: value = ns per pair. */
+int bench_lock_uncontended(uint64_t iters, bench_sample *out);
+/* cr_sem_acquire + cr_sem_release (value 1) by one task: value = ns per pair. */
+int bench_sem_uncontended(uint64_t iters, bench_sample *out);
+/* Two tasks on one worker take turns on one lock, each release handing it to the other:
+ * value = ns per hand-off, extras = io_uring_enter per hand-off, context switches per
+ * hand-off, hand-offs per release (1.0 when every release hands the lock on). */
+int bench_lock_handoff(uint64_t iters, bench_sample *out);
+/* Two tasks ping-pong through two events (set, wait, clear): value = ns per round trip. */
+int bench_event_rt(uint64_t iters, bench_sample *out);
+/* Two tasks ping-pong through one condition (own lock) and a flag: value = ns per round
+ * trip. */
+int bench_cond_rt(uint64_t iters, bench_sample *out);
+/* Two tasks ping-pong an item through two queues of capacity 1: value = ns per round trip. */
+int bench_queue_pingpong(uint64_t iters, bench_sample *out);
+/* A producer and a consumer task on one worker, queue of capacity 1024: value = ns per
+ * item, extras = io_uring_enter per item, context switches per item. */
+int bench_queue_throughput(uint64_t iters, bench_sample *out);
+/* As bench_lock_handoff with the two tasks on workers 0 and 1: value = ns per hand-off,
+ * extras = io_uring_enter per hand-off, doorbells per hand-off (both workers), hand-offs
+ * per release. */
+int bench_xw_lock_handoff(uint64_t iters, bench_sample *out);
+/* Producer on worker 0, consumer on worker 1, queue of capacity 1024: value = ns per item,
+ * extras = io_uring_enter, cross-worker wake-ups and doorbells per item (both workers). */
+int bench_xw_queue_throughput(uint64_t iters, bench_sample *out);
+
 /* ---- coring, internal wake records (bench_xworker.c) ------------------------------- */
 
 /* Ping-pong of wait records between tasks on workers 0 and 1: value = median round trip

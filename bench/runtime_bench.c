@@ -64,7 +64,7 @@ static const bench_case cases[] = {
 	  {"fire_cpu_ns", "fire %s CPU ns/timer"},
 	  {"tail_us", "last callback %s us after the last deadline"}}},
 	{"condvar", "baseline: pthread mutex+condvar ping-pong, 2 threads", RT,
-	 0, 50000, bench_condvar, {P99, {"mean_ns", "mean %s ns"}}},
+	 0, 10000, bench_condvar, {P99, {"mean_ns", "mean %s ns"}}},
 	{"spin", "baseline: atomic ping-pong between 2 spinning threads", RT,
 	 0, 100000, bench_spin, {P99, {"mean_ns", "mean %s ns"}}},
 	{"xw_wake", "cross-worker wake ping-pong, workers 0<->1 (internal wait records)", RT,
@@ -76,8 +76,39 @@ static const bench_case cases[] = {
 	 {P99, {"enter_per_msg", "%s io_uring_enter/inbox message"},
 	  {"msgs_per_rt", "%s inbox messages/round trip"}}},
 	{"to_thread", "cr_to_thread of an empty function (1 worker)", RT,
-	 1, 50000, bench_to_thread,
+	 1, 10000, bench_to_thread,
 	 {P99, {"mean_ns", "mean %s ns"}, {"enter_per_call", "%s io_uring_enter/call"}}},
+	{"mutex", "baseline: pthread_mutex_lock + unlock, uncontended (process has 2 threads)",
+	 "ns/pair", 0, 2000000, bench_mutex, {{0}}},
+	{"lock_uncontended", "cr_lock_acquire + cr_lock_release, uncontended, 1 task", "ns/pair",
+	 1, 2000000, bench_lock_uncontended, {{0}}},
+	{"sem_uncontended", "cr_sem_acquire + cr_sem_release (value 1), 1 task", "ns/pair",
+	 1, 2000000, bench_sem_uncontended, {{0}}},
+	{"lock_handoff", "cr_lock handed between 2 tasks taking turns", "ns/hand-off",
+	 1, 500000, bench_lock_handoff,
+	 {{"enter_per_handoff", "%s io_uring_enter/hand-off"},
+	  {"switches_per_handoff", "%s switches/hand-off"},
+	  {"handoffs_per_release", "%s hand-offs/release"}}},
+	{"event_rt", "cr_event ping-pong between 2 tasks (set, wait, clear)", RT,
+	 1, 200000, bench_event_rt, {{0}}},
+	{"cond_rt", "cr_cond ping-pong between 2 tasks (flag, notify, wait)", RT,
+	 1, 200000, bench_cond_rt, {{0}}},
+	{"queue_pingpong", "cr_queue ping-pong between 2 tasks, 2 queues of capacity 1", RT,
+	 1, 200000, bench_queue_pingpong, {{0}}},
+	{"queue_throughput", "cr_queue producer -> consumer task, capacity 1024", "ns/item",
+	 1, 1000000, bench_queue_throughput,
+	 {{"enter_per_item", "%s io_uring_enter/item"},
+	  {"switches_per_item", "%s switches/item"}}},
+	{"xw_lock_handoff", "cr_lock handed between tasks on workers 0 and 1", "ns/hand-off",
+	 2, 100000, bench_xw_lock_handoff,
+	 {{"enter_per_handoff", "%s io_uring_enter/hand-off"},
+	  {"doorbells_per_handoff", "%s doorbells/hand-off"},
+	  {"handoffs_per_release", "%s hand-offs/release"}}},
+	{"xw_queue", "cr_queue producer on worker 0 -> consumer on worker 1, capacity 1024",
+	 "ns/item", 2, 200000, bench_xw_queue_throughput,
+	 {{"enter_per_item", "%s io_uring_enter/item"},
+	  {"wakeups_per_item", "%s cross-worker wake-ups/item"},
+	  {"doorbells_per_item", "%s doorbells/item"}}},
 };
 #undef RT
 #undef P99
@@ -98,6 +129,9 @@ static const bench_ratio ratios[] = {
 	{"cross-worker wake round trip / condvar round trip", "xw_wake", "condvar"},
 	{"cross-worker wake round trip / spinning threads round trip", "xw_wake", "spin"},
 	{"cross-worker spawn+join / condvar round trip", "xw_spawn_join", "condvar"},
+	{"cr_lock acquire+release / pthread mutex lock+unlock (uncontended)", "lock_uncontended",
+	 "mutex"},
+	{"cr_lock hand-off / cr_yield", "lock_handoff", "yield"},
 };
 #define NRATIOS (sizeof(ratios) / sizeof(ratios[0]))
 
@@ -317,7 +351,7 @@ static int run_all(const options *o)
 			continue;
 		res->selected = 1;
 		res->iters = o->quick ? c->iters / QUICK_DIVISOR : c->iters;
-		fprintf(stderr, "bench: %-14s ...", c->id);
+		fprintf(stderr, "bench: %-16s ...", c->id);
 		cpu_mark m0 = cpu_mark_now();
 		if (c->workers == 0)
 			res->err = run_samples(c, res, o->runs);
@@ -611,8 +645,9 @@ static void usage(FILE *f)
 		"usage: coring-runtime-bench [--json] [--quick] [--runs N] [--only ID,ID...] "
 		"[--list]\n"
 		"Times the coring runtime core (yield, spawn+join, cr_nop, callbacks, timers,\n"
-		"cross-worker wake-ups, cr_to_thread) and C baselines (swapcontext, pthread\n"
-		"condvar, spinning threads, raw liburing NOP) in one run; prints a Markdown\n"
+		"cross-worker wake-ups, cr_to_thread), the sync primitives (lock, semaphore,\n"
+		"event, condition, queue) and C baselines (swapcontext, pthread condvar and\n"
+		"mutex, spinning threads, raw liburing NOP) in one run; prints a Markdown\n"
 		"table and ratios.\n"
 		"  --json     JSON instead of Markdown\n"
 		"  --quick    a tenth of the work and %d runs (a smoke run, not for reporting)\n"
@@ -638,7 +673,7 @@ static int parse_args(int argc, char **argv, options *o)
 			return 1;
 		} else if (strcmp(a, "--list") == 0) {
 			for (size_t k = 0; k < NCASES; k++)
-				printf("%-14s %s\n", cases[k].id, cases[k].title);
+				printf("%-16s %s\n", cases[k].id, cases[k].title);
 			return 1;
 		} else if (strcmp(a, "--json") == 0) {
 			o->json = 1;
