@@ -184,8 +184,10 @@ int cr__cqs_withdraw(cr__cqs_waiter *wt)
 	return 1;
 }
 
-/* Decides cell slot of s for the waker side.  Returns CR__CQS_WOKEN or CR__CQS_SKIPPED. */
-static int resume_cell(cr__cqs_seg *s, unsigned slot)
+/* Decides cell slot of s for the waker side.  If defer is not NULL the
+ * waiter to wake is stored there (NULL if none) instead of being woken.
+ * Returns CR__CQS_WOKEN or CR__CQS_SKIPPED. */
+static int resume_cell(cr__cqs_seg *s, unsigned slot, cr__wait **defer)
 {
 	uintptr_t *c = &s->cells[slot];
 	uintptr_t v = LOAD(c);
@@ -203,7 +205,11 @@ static int resume_cell(cr__cqs_seg *s, unsigned slot)
 			continue;
 		}
 		if (CAS(c, &v, RESUMED)) {
-			cr__wake((cr__wait *)v, 0);
+			/* The waiter cannot leave before it is woken: its cell is ours. */
+			if (defer)
+				*defer = (cr__wait *)v;
+			else
+				cr__wake((cr__wait *)v, 0);
 			seg_put(s, 1);
 			return CR__CQS_WOKEN;
 		}
@@ -216,10 +222,11 @@ int cr__cqs_resume(cr_waitq *q)
 	uint64_t i = __atomic_fetch_add(&q->deq, 1, __ATOMIC_SEQ_CST);
 	s = find(s, i / CELLS);
 	move_forward(&q->head, s);
-	return resume_cell(s, (unsigned)(i % CELLS));
+	return resume_cell(s, (unsigned)(i % CELLS), NULL);
 }
 
-int cr__cqs_resume_before(cr_waitq *q, uint64_t limit)
+/* As cr__cqs_resume_before; defer as in resume_cell. */
+static int resume_before(cr_waitq *q, uint64_t limit, cr__wait **defer)
 {
 	uint64_t d = __atomic_load_n(&q->deq, __ATOMIC_SEQ_CST);
 	if (d >= limit)
@@ -234,16 +241,30 @@ int cr__cqs_resume_before(cr_waitq *q, uint64_t limit)
 	}
 	s = find(s, d / CELLS);
 	move_forward(&q->head, s);
-	return resume_cell(s, (unsigned)(d % CELLS));
+	return resume_cell(s, (unsigned)(d % CELLS), defer);
+}
+
+int cr__cqs_resume_before(cr_waitq *q, uint64_t limit)
+{
+	return resume_before(q, limit, NULL);
 }
 
 int cr__cqs_resume_one_before(cr_waitq *q, uint64_t limit)
 {
 	for (;;) {
-		int r = cr__cqs_resume_before(q, limit);
+		int r = resume_before(q, limit, NULL);
 		if (r != CR__CQS_SKIPPED)
 			return r == CR__CQS_WOKEN;
 	}
+}
+
+int cr__cqs_claim_before(cr_waitq *q, uint64_t limit, cr__wait **out)
+{
+	*out = NULL;
+	int r = resume_before(q, limit, out);
+	if (r != CR__CQS_WOKEN)
+		*out = NULL;
+	return r;
 }
 
 /* Returns the lowest segment still linked from q, or NULL if it has none. */

@@ -105,6 +105,12 @@ int cr__cqs_resume(cr_waitq *q);
  * CR__CQS_SKIPPED or CR__CQS_NONE. */
 int cr__cqs_resume_before(cr_waitq *q, uint64_t limit);
 
+/* As cr__cqs_resume_before, but a waiter won is not woken: *out gets it
+ * (NULL if the waiter will find a token, or nobody was won), and the caller
+ * wakes it with cr__wake(*out, 0) later, e.g. after dropping a spinlock.
+ * Returns as cr__cqs_resume_before. */
+int cr__cqs_claim_before(cr_waitq *q, uint64_t limit, cr__wait **out);
+
 /* Returns the current waiter-side cell counter (a limit for resume_before). */
 static inline uint64_t cr__cqs_enq_snapshot(cr_waitq *q)
 {

@@ -13,8 +13,8 @@ void cr_lock_init(cr_lock *l)
 
 int cr_lock_destroy(cr_lock *l)
 {
-	if (cr__cqs_has_waiters(&l->waiters))
-		return -EBUSY;
+	if (cr__cqs_has_waiters(&l->waiters) || cr__permits_handoffs(l->state))
+		return -EBUSY; /* waiters, or a woken one that has not run yet */
 	cr__cqs_destroy(&l->waiters);
 	l->state = cr__permits_state(1);
 	return 0;

@@ -94,10 +94,24 @@ static int full(const cr_queue *q)
 	return q->maxsize > 0 && q->len >= (size_t)q->maxsize;
 }
 
-/* Wakes the first waiter of ws that is still waiting (asyncio's _wakeup_next). */
-static void wake_next(cr_waitq *ws)
+/* Picks the first waiter of ws that is still waiting (asyncio's
+ * _wakeup_next).  Returns it, to be woken once the spinlock is dropped (a
+ * wake-up for another worker may ring its doorbell, a system call), or NULL. */
+static cr__wait *wake_next(cr_waitq *ws)
 {
-	cr__cqs_resume_one_before(ws, cr__cqs_enq_snapshot(ws));
+	uint64_t limit = cr__cqs_enq_snapshot(ws);
+	cr__wait *w;
+	while (cr__cqs_claim_before(ws, limit, &w) == CR__CQS_SKIPPED)
+		;
+	return w;
+}
+
+/* Drops the spinlock, then wakes w (if any). */
+static void unlock_and_wake(cr_queue *q, cr__wait *w)
+{
+	spin_unlock(&q->spin);
+	if (w)
+		cr__wake(w, 0);
 }
 
 static void wake_all(cr_waitq *ws)
@@ -108,23 +122,24 @@ static void wake_all(cr_waitq *ws)
 }
 
 /* Stores item; the spinlock is held and the queue is open and not full.
- * Returns 0 or -ENOMEM. */
-static int put_locked(cr_queue *q, const void *item)
+ * *wake gets a getter to wake after unlocking.  Returns 0 or -ENOMEM. */
+static int put_locked(cr_queue *q, const void *item, cr__wait **wake)
 {
 	int r = cr__qstore_push(q, item);
 	if (r < 0)
 		return r;
 	if (q->unfinished++ == 0)
 		cr_event_clear(&q->finished);
-	wake_next(&q->getters);
+	*wake = wake_next(&q->getters);
 	return 0;
 }
 
-/* Takes the next item; the spinlock is held and the queue is not empty. */
-static void get_locked(cr_queue *q, void *out)
+/* Takes the next item; the spinlock is held and the queue is not empty.
+ * Returns a putter to wake after unlocking, or NULL. */
+static cr__wait *get_locked(cr_queue *q, void *out)
 {
 	cr__qstore_pop(q, out);
-	wake_next(&q->putters);
+	return wake_next(&q->putters);
 }
 
 /* Parks on a cell taken under the spinlock (released here).  Returns 0 when
@@ -149,9 +164,7 @@ static int wait_turn(cr_queue *q, cr_waitq *ws, int (*still_blocked)(const cr_qu
 	if (cr__wait_take_cancel()) {
 		/* Woken, then cancelled before it ran: the wake-up goes on. */
 		spin_lock(&q->spin);
-		if (!still_blocked(q))
-			wake_next(ws);
-		spin_unlock(&q->spin);
+		unlock_and_wake(q, still_blocked(q) ? NULL : wake_next(ws));
 		return -ECANCELED;
 	}
 	return 0;
@@ -173,8 +186,9 @@ int cr_queue_put(cr_queue *q, const void *item)
 			return -ESHUTDOWN;
 		}
 		if (!full(q)) {
-			int r = put_locked(q, item);
-			spin_unlock(&q->spin);
+			cr__wait *wake = NULL;
+			int r = put_locked(q, item, &wake);
+			unlock_and_wake(q, wake);
 			return r;
 		}
 		int r = wait_turn(q, &q->putters, full);
@@ -190,8 +204,7 @@ int cr_queue_get(cr_queue *q, void *out)
 	for (;;) {
 		spin_lock(&q->spin);
 		if (!empty(q)) {
-			get_locked(q, out);
-			spin_unlock(&q->spin);
+			unlock_and_wake(q, get_locked(q, out));
 			return 0;
 		}
 		if (q->shut) {
@@ -208,9 +221,10 @@ int cr_queue_put_nowait(cr_queue *q, const void *item)
 {
 	if (!cr__self())
 		return -EPERM;
+	cr__wait *wake = NULL;
 	spin_lock(&q->spin);
-	int r = q->shut ? -ESHUTDOWN : full(q) ? -EAGAIN : put_locked(q, item);
-	spin_unlock(&q->spin);
+	int r = q->shut ? -ESHUTDOWN : full(q) ? -EAGAIN : put_locked(q, item, &wake);
+	unlock_and_wake(q, wake);
 	return r;
 }
 
@@ -219,12 +233,13 @@ int cr_queue_get_nowait(cr_queue *q, void *out)
 	if (!cr__self())
 		return -EPERM;
 	int r = 0;
+	cr__wait *wake = NULL;
 	spin_lock(&q->spin);
 	if (!empty(q))
-		get_locked(q, out);
+		wake = get_locked(q, out);
 	else
 		r = q->shut ? -ESHUTDOWN : -EAGAIN;
-	spin_unlock(&q->spin);
+	unlock_and_wake(q, wake);
 	return r;
 }
 

@@ -27,8 +27,8 @@ int cr_bounded_sem_init(cr_sem *s, int64_t value)
 
 int cr_sem_destroy(cr_sem *s)
 {
-	if (cr__cqs_has_waiters(&s->waiters))
-		return -EBUSY;
+	if (cr__cqs_has_waiters(&s->waiters) || cr__permits_handoffs(s->state))
+		return -EBUSY; /* waiters, or a woken one that has not run yet */
 	cr__cqs_destroy(&s->waiters);
 	return 0;
 }

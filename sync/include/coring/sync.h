@@ -67,7 +67,8 @@ typedef struct cr_lock {
 void cr_lock_init(cr_lock *l);
 
 /* Frees what the lock still holds; it may be initialised again.  Returns 0,
- * -EBUSY if tasks wait on it (nothing is freed). */
+ * -EBUSY if tasks wait on it or a task it was handed to has not run yet
+ * (nothing is freed). */
 int cr_lock_destroy(cr_lock *l);
 
 /* Acquires l, waiting in FIFO order behind earlier waiters.  Returns 0,
@@ -115,7 +116,8 @@ int cr_sem_init(cr_sem *s, int64_t value);
  * Returns as cr_sem_init. */
 int cr_bounded_sem_init(cr_sem *s, int64_t value);
 
-/* Frees what the semaphore still holds.  Returns 0 or -EBUSY (tasks wait). */
+/* Frees what the semaphore still holds.  Returns 0 or -EBUSY (tasks wait,
+ * or a task handed a permit has not run yet). */
 int cr_sem_destroy(cr_sem *s);
 
 /* Takes a permit, waiting in FIFO order if none is free.  Returns 0,
