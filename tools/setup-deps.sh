@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages coring needs (only the missing ones, so it is idempotent).
+# Usage: tools/setup-deps.sh [--bench]   (--bench adds what bench/ compares against)
 set -euo pipefail
 
 packages=(
@@ -19,7 +20,22 @@ packages=(
 	gcc-aarch64-linux-gnu # checks that the aarch64 context switch compiles
 	libc6-dev-arm64-cross # ... and links, statically, for qemu-aarch64
 	qemu-user             # runs the aarch64 switch test under emulation
+	python3               # the asyncio reference programs the echo tests run against
 )
+
+if [ "${1:-}" = "--bench" ]; then
+	packages+=(
+		g++                  # the Google Benchmark suite is C++
+		libboost-context-dev # baseline: boost.context fiber switch
+		libuv1-dev           # baseline: the libuv echo server
+		golang-go            # peers: Go goroutines, channels, net server
+		python3-uvloop       # peers: asyncio with uvloop
+		python3-matplotlib   # the echo comparison's plot
+	)
+elif [ $# -gt 0 ]; then
+	echo "usage: tools/setup-deps.sh [--bench]" >&2
+	exit 2
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	echo "setup-deps: no dpkg/apt here (not Debian?); install these yourself: ${packages[*]}" >&2
