@@ -508,8 +508,12 @@ static int qu_victim(void *arg)
 			v->ok++;
 			CHECK_MSG(it.pid < s->a.n && it.pid % 2 == 0 && it.n < iters,
 				  "garbage item {%u, %u}", it.pid, it.n);
-			CHECK_MSG(atomic_load(&s->put_ok[it.pid * iters + it.n]) ||
-					  atomic_load(&s->producers_done) < s->producers,
+			/* Read the producers' count first: a producer marks put_ok
+			 * before it counts itself done, so once all are done every
+			 * put_ok is final (read in the other order, a producer could
+			 * mark and finish between the two reads). */
+			int all_done = atomic_load(&s->producers_done) == s->producers;
+			CHECK_MSG(!all_done || atomic_load(&s->put_ok[it.pid * iters + it.n]),
 				  "item {%u, %u} got though its put failed", it.pid, it.n);
 			unsigned prev = atomic_fetch_add(&s->got[it.pid * iters + it.n], 1);
 			CHECK_MSG(prev == 0, "item {%u, %u} got %u times", it.pid, it.n, prev + 1);
