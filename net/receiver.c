@@ -79,7 +79,7 @@ static int push(cr_receiver *r, int32_t res, uint32_t bid)
  * the back-pressure mark. */
 static void maybe_rearm(cr_receiver *r)
 {
-	if (r->armed || r->ended || r->closing || r->starved)
+	if (r->armed || r->ended || r->closing || r->starved || r->paused)
 		return;
 	/* One-shot receives keep going up to the limit; a multishot one waits
 	 * until half of it is free again, so that it is not re-armed per chunk. */
@@ -147,7 +147,7 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 		if (r->closing) {
 			if (r->close_waiter)
 				cr__wake(r->close_waiter, 0);
-		} else if (res == -ENOBUFS && !r->ended &&
+		} else if (res == -ENOBUFS && !r->ended && !r->paused &&
 			   cr_bufpool_free_count(r->pool) == 0) {
 			cr__bufpool_starve(r->pool, r); /* re-armed when a buffer comes back */
 		} else {
@@ -187,6 +187,47 @@ int cr_receiver_open(cr_receiver **out, int fd, cr_bufpool *pool, unsigned max_h
 	return 0;
 }
 
+/* Takes the chunk at the head of the queue.  Returns as cr_receiver_next. */
+static ssize_t take(cr_receiver *r, cr_chunk *c)
+{
+	cr__recv_item *it = &r->items[r->head];
+	if (it->res <= 0)
+		return it->res; /* end of stream or error: stays at the head */
+	c->data = r->pool->base + (size_t)it->bid * r->pool->size;
+	c->len = (size_t)it->res;
+	c->bid = it->bid;
+	cr__mark_defined(c->data, c->len); /* written by the kernel: tell memcheck */
+	r->head = (r->head + 1) % r->cap;
+	r->len--;
+	return it->res;
+}
+
+ssize_t cr_receiver_try_next(cr_receiver *r, cr_chunk *c)
+{
+	if (!r || !c)
+		return -EINVAL;
+	if (r->w != cr__self())
+		return -EXDEV;
+	if (r->closing)
+		return -EBADF;
+	if (r->len == 0)
+		return r->ended == 2 ? -ENOMEM : -EAGAIN;
+	return take(r, c);
+}
+
+void cr_receiver_pause(cr_receiver *r)
+{
+	r->paused = 1;
+	cr__bufpool_unstarve(r->pool, r);
+	cancel(r);
+}
+
+void cr_receiver_resume(cr_receiver *r)
+{
+	r->paused = 0;
+	maybe_rearm(r);
+}
+
 ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c)
 {
 	if (!r || !c)
@@ -215,16 +256,7 @@ ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c)
 	}
 	if (r->closing)
 		return -EBADF;
-	cr__recv_item *it = &r->items[r->head];
-	if (it->res <= 0)
-		return it->res; /* end of stream or error: stays at the head */
-	c->data = r->pool->base + (size_t)it->bid * r->pool->size;
-	c->len = (size_t)it->res;
-	c->bid = it->bid;
-	cr__mark_defined(c->data, c->len); /* written by the kernel: tell memcheck */
-	r->head = (r->head + 1) % r->cap;
-	r->len--;
-	return it->res;
+	return take(r, c);
 }
 
 void cr_chunk_release(cr_receiver *r, cr_chunk *c)

@@ -33,6 +33,7 @@ struct cr_receiver {
 	uint8_t starved;             /* on the pool's starved list */
 	uint8_t single;              /* arms one-shot receives (kernel without a byte cap) */
 	uint8_t got_data;            /* a receive ever delivered data */
+	uint8_t paused;              /* cr_receiver_pause: not re-armed until resumed */
 	unsigned users;              /* tasks inside cr_receiver_next */
 	cr_receiver *starved_next;   /* next on that list */
 	cr__wait *waiter;            /* the task in cr_receiver_next, or NULL */

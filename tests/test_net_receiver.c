@@ -595,6 +595,55 @@ static void test_close(void)
 	CHECK_EQ_INT(count_fds(), base);
 }
 
+/* ---- pause and resume --------------------------------------------------------------------- */
+
+/* A paused receiver takes no more buffers (the data waits in the socket),
+ * try_next hands out what was queued, and after resume every byte arrives
+ * in order. */
+static void test_pause_resume(void)
+{
+	cr_bufpool *p;
+	CHECK_OK(cr_bufpool_create(&p, 16, SMALL_SIZE));
+	int cli, srv;
+	cr_receiver *r;
+	cr_chunk c;
+	tcp_pair(&cli, &srv);
+	CHECK_OK(cr_receiver_open(&r, srv, p, 4));
+	CHECK_EQ_INT(cr_receiver_try_next(r, &c), -EAGAIN);
+	send_pattern(cli, 21, 0, SMALL_SIZE);
+	CHECK_EQ_INT(cr_receiver_next(r, &c), SMALL_SIZE);
+	check_chunk(&c, 21, 0);
+	cr_chunk_release(r, &c);
+	cr_receiver_pause(r);
+	CHECK_OK(cr_sleep(2 * MS)); /* the cancelled receive has ended */
+	unsigned free_paused = cr_bufpool_free_count(p);
+	send_pattern(cli, 21, SMALL_SIZE, 8 * SMALL_SIZE);
+	CHECK_OK(cr_sleep(5 * MS));
+	CHECK_EQ_INT(cr_bufpool_free_count(p), free_paused); /* nothing taken while paused */
+	size_t got = SMALL_SIZE;
+	ssize_t n;
+	while ((n = cr_receiver_try_next(r, &c)) > 0) { /* whatever was in flight */
+		check_chunk(&c, 21, got);
+		got += (size_t)n;
+		cr_chunk_release(r, &c);
+	}
+	CHECK_EQ_INT(n, -EAGAIN);
+	cr_receiver_resume(r);
+	while (got < 9 * SMALL_SIZE) {
+		n = cr_receiver_next(r, &c);
+		CHECK_GE_INT(n, 1);
+		check_chunk(&c, 21, got);
+		got += (size_t)n;
+		cr_chunk_release(r, &c);
+	}
+	CHECK_EQ_U64(got, 9 * SMALL_SIZE);
+	CHECK_OK(cr_receiver_close(r));
+	CHECK_EQ_INT(cr_bufpool_free_count(p), 16);
+	CHECK_OK(cr_bufpool_destroy(p));
+	CHECK_OK(cr_close(cli));
+	CHECK_OK(cr_close(srv));
+}
+
 /* ---- starvation: a receiver that ran dry is fed when buffers come back ------------------------
  */
 
@@ -721,6 +770,7 @@ static int main_task(void *arg)
 	test_eof_and_reset();
 	test_close();
 	test_starved_resumes();
+	test_pause_resume();
 	test_cancel();
 	test_many();
 	test_back_pressure();

@@ -11,6 +11,35 @@
 /* Longest logger name: "EchoServer_" + an IPv6 address + "_" + a port. */
 #define NAME_MAX_LEN 96
 
+/* How long a send may wait for the client to read before the connection
+ * copies what it holds out of the pool (see echo). */
+#define SPILL_NS (2 * 1000000ull)
+
+/* Bytes copied out of pool buffers while the client does not read. */
+struct spill {
+	char *buf;  /* the copy */
+	size_t len; /* bytes in it */
+	size_t cap; /* bytes allocated */
+};
+
+/* Appends n bytes.  Returns 0 or -ENOMEM. */
+static int spill_add(struct spill *sp, const void *p, size_t n)
+{
+	if (sp->len + n > sp->cap) {
+		size_t cap = sp->cap ? sp->cap : 16384;
+		while (cap < sp->len + n)
+			cap *= 2;
+		char *b = realloc(sp->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		sp->buf = b;
+		sp->cap = cap;
+	}
+	memcpy(sp->buf + sp->len, p, n);
+	sp->len += n;
+	return 0;
+}
+
 /* How a connection ended, for the counters and the log. */
 enum outcome { END_EOF, END_IDLE, END_CUT, END_ERROR };
 
@@ -48,18 +77,73 @@ static int send_chunk(int fd, const char *p, size_t len, size_t *sent, uint64_t 
 	return 0;
 }
 
+/* Sends a chunk, giving up with -EAGAIN if the client has not taken it
+ * all within SPILL_NS (*sent tells how much it did take).  Returns 0,
+ * -EAGAIN or an error of cr_send. */
+static int send_fast(int fd, const char *p, size_t len, size_t *sent)
+{
+	cr_deadline d;
+	ssize_t s = 0;
+	*sent = 0;
+	cr_timeout_enter(&d, SPILL_NS);
+	while (*sent < len && (s = cr_send(fd, p + *sent, len - *sent)) >= 0)
+		*sent += (size_t)s;
+	int slow = cr_deadline_exit(&d) == 1;
+	if (*sent == len)
+		return 0;
+	return slow && s == -ETIMEDOUT ? -EAGAIN : (int)s;
+}
+
+/*
+ * The client does not read: copies the rest of the chunk and every chunk
+ * already queued out of the pool, gives the buffers back and stops
+ * receiving, then sends the copy and receives again.  A client that never
+ * reads therefore holds a bounded copy of its own data (at most about
+ * --max-held chunks), never the worker's pool that other connections need.
+ * Returns 0 or -errno.
+ */
+static int spill_and_send(struct es_conn *c, const char *name, cr_receiver *r, cr_chunk *ch,
+			  size_t done, struct spill *sp, int *idle)
+{
+	struct es_worker *w = c->w;
+	int verbose = es_log_enabled();
+	int e = spill_add(sp, ch->data + done, ch->len - done);
+	cr_chunk_release(r, ch);
+	cr_receiver_pause(r);
+	ssize_t m;
+	cr_chunk more;
+	while (e == 0 && (m = cr_receiver_try_next(r, &more)) > 0) {
+		w->stats.bytes_in += (uint64_t)m;
+		if (verbose)
+			es_log_bytes(name, "received", more.data, more.len);
+		e = spill_add(sp, more.data, more.len);
+		cr_chunk_release(r, &more);
+	}
+	size_t sent = 0;
+	if (e == 0)
+		e = send_chunk(c->fd, sp->buf, sp->len, &sent, w->sh->opts->idle_ns, idle);
+	w->stats.bytes_out += sent;
+	if (e == 0 && verbose)
+		es_log_bytes(name, "sent", sp->buf, sp->len);
+	sp->len = 0;
+	cr_receiver_resume(r);
+	return e;
+}
+
 /*
  * Echoes until the client's EOF (then half-closes), an error, the idle
- * timeout or a cancel.  The connection holds one chunk while sending it;
- * a client that does not read makes the send wait, the receiver then
- * queues at most --max-held chunks and stops reading (back-pressure), so
- * the client's own sends stall.  Returns how it ended; *err gets the error.
+ * timeout or a cancel.  A chunk is sent straight from its pool buffer; if
+ * the client does not take it within SPILL_NS the connection moves what it
+ * holds into a copy of its own (spill_and_send).  The receiver queues at
+ * most --max-held chunks meanwhile, so the client's own sends stall
+ * (back-pressure).  Returns how it ended; *err gets the error.
  */
 static enum outcome echo(struct es_conn *c, const char *name, int *err)
 {
 	struct es_worker *w = c->w;
 	const struct es_options *o = w->sh->opts;
 	int verbose = es_log_enabled(), idle = 0;
+	struct spill sp = {0};
 	cr_receiver *r;
 	ssize_t n;
 	*err = cr_receiver_open(&r, c->fd, w->pool, o->max_held);
@@ -74,14 +158,21 @@ static enum outcome echo(struct es_conn *c, const char *name, int *err)
 		w->stats.bytes_in += (uint64_t)n;
 		if (verbose)
 			es_log_bytes(name, "received", ch.data, ch.len);
-		n = send_chunk(c->fd, ch.data, ch.len, &sent, o->idle_ns, &idle);
+		n = send_fast(c->fd, ch.data, ch.len, &sent);
 		w->stats.bytes_out += sent;
+		if (n == -EAGAIN) {
+			n = spill_and_send(c, name, r, &ch, sent, &sp, &idle);
+			if (n < 0)
+				break;
+			continue;
+		}
 		if (n == 0 && verbose)
 			es_log_bytes(name, "sent", ch.data, ch.len);
 		cr_chunk_release(r, &ch);
 		if (n < 0)
 			break;
 	}
+	free(sp.buf);
 	cr_receiver_close(r);
 	*err = (int)n;
 	if (n == 0) {

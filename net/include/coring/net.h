@@ -204,6 +204,19 @@ int cr_receiver_open(cr_receiver **out, int fd, cr_bufpool *pool, unsigned max_h
  * another task closes the receiver meanwhile. */
 ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c);
 
+/* As cr_receiver_next without waiting.  Returns as it, or -EAGAIN if no
+ * chunk (nor end of stream or error) is queued. */
+ssize_t cr_receiver_try_next(cr_receiver *r, cr_chunk *c);
+
+/* Stops receiving (the receive in flight is cancelled; chunks it still
+ * delivers are queued) until cr_receiver_resume: an application that
+ * cannot pass data on, e.g. to a peer that does not read, can copy what it
+ * holds elsewhere and give the pool its buffers back.  Returns nothing. */
+void cr_receiver_pause(cr_receiver *r);
+
+/* Receives again after cr_receiver_pause.  Returns nothing. */
+void cr_receiver_resume(cr_receiver *r);
+
 /* Gives a chunk's buffer back to the pool (re-arming receivers that ran
  * dry).  Returns nothing. */
 void cr_chunk_release(cr_receiver *r, cr_chunk *c);
