@@ -140,7 +140,12 @@ int ec_conn_main(void *arg)
 	c->self = cr_current();
 	c->fd = -1;
 	link_conn(c);
-	if (ec_run_stopping(r, cr_now_ns()) || open_conn(c) < 0)
+	if (ec_run_stopping(r, cr_now_ns())) {
+		/* Too late to connect: the load asked for did not happen. */
+		ec_conn_error(c, &c->w->st.connect_errors, "not connected before the run ended");
+		goto out;
+	}
+	if (open_conn(c) < 0)
 		goto out;
 	if (setup(c) < 0) {
 		ec_conn_error(c, NULL, "out of memory");
