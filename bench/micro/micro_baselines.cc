@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// Baseline rows of coring-bench: boost.context fiber, ucontext, pthread mutex and condvar.
+#include "micro.h"
+
+#include <boost/context/fiber.hpp>
+
+#include <pthread.h>
+#include <ucontext.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <utility>
+
+namespace
+{
+
+namespace ctx = boost::context;
+
+constexpr size_t UC_STACK_SIZE = 64 * 1024;
+
+// ---- boost.context fiber --------------------------------------------------------------------
+
+// A fiber that resumes its caller straight back until stop is set.  Each batch of 2
+// iterations is one resume into the fiber and one back: ns per switch.
+void boost_fiber_switch(benchmark::State &state)
+{
+	std::atomic<bool> stop{false};
+	ctx::fiber f{[&stop](ctx::fiber &&caller) {
+		while (!stop.load(std::memory_order_relaxed))
+			caller = std::move(caller).resume();
+		return std::move(caller);
+	}};
+	while (state.KeepRunningBatch(2))
+		f = std::move(f).resume();
+	stop.store(true);
+	f = std::move(f).resume(); // the fiber returns; f is empty again
+}
+
+// ---- ucontext swapcontext -----------------------------------------------------------------
+
+ucontext_t uc_main, uc_peer;
+
+// The peer context: switches straight back, forever (abandoned at the end, never returns).
+void uc_peer_loop()
+{
+	for (;;)
+		swapcontext(&uc_peer, &uc_main);
+}
+
+// Each batch of 2 iterations is one swapcontext there and one back: ns per switch.  glibc's
+// swapcontext also sets the signal mask, a system call per switch.
+void swapcontext_switch(benchmark::State &state)
+{
+	void *stack = std::malloc(UC_STACK_SIZE);
+	if (!stack || getcontext(&uc_peer) != 0) {
+		std::free(stack);
+		micro::fail(state, "swapcontext setup", stack ? errno : ENOMEM);
+		return;
+	}
+	uc_peer.uc_stack.ss_sp = stack;
+	uc_peer.uc_stack.ss_size = UC_STACK_SIZE;
+	uc_peer.uc_link = nullptr;
+	makecontext(&uc_peer, uc_peer_loop, 0);
+	while (state.KeepRunningBatch(2))
+		swapcontext(&uc_main, &uc_peer);
+	std::free(stack);
+}
+
+// ---- pthread mutex, uncontended, with a second thread alive ---------------------------------
+
+// A thread that only blocks on *gate until the row is over.  Returns nullptr.
+void *bystander(void *arg)
+{
+	auto *gate = static_cast<pthread_mutex_t *>(arg);
+	pthread_mutex_lock(gate);
+	pthread_mutex_unlock(gate);
+	return nullptr;
+}
+
+// pthread_mutex_lock + unlock per iteration.  glibc's x86 mutexes leave out the lock prefix
+// while the process has a single thread; a program that needs a mutex has threads, and
+// coring's locks are always atomic, so a blocked second thread is alive meanwhile.
+void pthread_mutex_row(benchmark::State &state)
+{
+	pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER, mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_t th;
+	pthread_mutex_lock(&gate);
+	int r = pthread_create(&th, nullptr, bystander, &gate);
+	if (r != 0) {
+		pthread_mutex_unlock(&gate);
+		micro::fail(state, "pthread_create", r);
+		return;
+	}
+	for (auto _ : state) {
+		pthread_mutex_lock(&mu);
+		pthread_mutex_unlock(&mu);
+	}
+	pthread_mutex_unlock(&gate);
+	pthread_join(th, nullptr);
+}
+
+// ---- pthread mutex + condvar ping-pong between two threads ---------------------------------
+
+// The turn the two threads pass: 0 the pinger's, 1 the ponger's, -1 stop.
+struct CvPingPong {
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; // guards turn
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;	// signalled on every change of turn
+	int turn = 0;
+};
+
+// The second thread: answers every ping until turn is -1.  Returns nullptr.
+void *cv_ponger(void *arg)
+{
+	auto *p = static_cast<CvPingPong *>(arg);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->turn == 0)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->turn < 0)
+			break;
+		p->turn = 0;
+		pthread_cond_signal(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return nullptr;
+}
+
+// One iteration is one round trip: hand the turn over, signal, wait for it to come back.
+void pthread_condvar_pingpong(benchmark::State &state)
+{
+	CvPingPong p;
+	pthread_t th;
+	int r = pthread_create(&th, nullptr, cv_ponger, &p);
+	if (r != 0) {
+		micro::fail(state, "pthread_create", r);
+		return;
+	}
+	for (auto _ : state) {
+		pthread_mutex_lock(&p.mu);
+		p.turn = 1;
+		pthread_cond_signal(&p.cv);
+		while (p.turn == 1)
+			pthread_cond_wait(&p.cv, &p.mu);
+		pthread_mutex_unlock(&p.mu);
+	}
+	pthread_mutex_lock(&p.mu);
+	p.turn = -1;
+	pthread_cond_signal(&p.cv);
+	pthread_mutex_unlock(&p.mu);
+	pthread_join(th, nullptr);
+}
+
+} // namespace
+
+void micro_register_baselines()
+{
+	benchmark::RegisterBenchmark("baseline/boost_fiber_switch", boost_fiber_switch);
+	benchmark::RegisterBenchmark("baseline/swapcontext", swapcontext_switch);
+	benchmark::RegisterBenchmark("baseline/pthread_mutex", pthread_mutex_row);
+	benchmark::RegisterBenchmark("baseline/pthread_condvar_pingpong", pthread_condvar_pingpong);
+}
