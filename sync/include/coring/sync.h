@@ -24,8 +24,9 @@ extern "C" {
  * _destroy once no task uses it.
  *
  * Where they may be called: from tasks and loop callbacks of a running
- * runtime, on any worker (the waiting calls from tasks only).  Calls made
- * outside cr_run return -EPERM.
+ * runtime, on any worker (the waiting calls from tasks only).  A call made
+ * outside cr_run returns -EPERM when it would have to wait or wake a task
+ * (an uncontended acquire or release simply succeeds).
  *
  * Errors (negative errno values, as everywhere in coring):
  *   -ECANCELED  the calling task was cancelled while waiting (CancelledError)
