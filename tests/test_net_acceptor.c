@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Multishot accept: many connections, queue pause and resume, EMFILE without a busy loop, close. */
-#include <dirent.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,9 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "net_cases.h"
 
-#define MS 1000000ull
 #define NCLI 100 /* connections of the many-connections test */
 #define QMAX 8	 /* its queue limit */
 #define QSLACK 8 /* fds the kernel may accept before the pause takes effect */
@@ -21,48 +19,6 @@
 #define MAX_ENTERS 3000 /* io_uring_enter calls allowed in the EMFILE period */
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static void loop4(cr_addr *a, uint16_t port)
-{
-	memset(a, 0, sizeof(*a));
-	a->u.in.sin_family = AF_INET;
-	a->u.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a->u.in.sin_port = htons(port);
-	a->len = sizeof(a->u.in);
-}
-
-static int listen_loop(cr_addr *bound)
-{
-	cr_addr a;
-	loop4(&a, 0);
-	int fd = cr_listen(&a, NULL);
-	CHECK_OK(fd);
-	CHECK_OK(cr_socket_addr(fd, 0, bound));
-	return fd;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	CHECK(d != NULL);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
-static void recv_exact(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = cr_recv(fd, (char *)buf + done, len - done);
-		CHECK_MSG(n > 0, "recv after %zu of %zu bytes: %zd", done, len, n);
-		done += (size_t)n;
-	}
-}
 
 /* Returns 1 if the acceptor has no fd queued (a deadline already passed
  * makes cr_acceptor_next fail at once instead of waiting); else takes the
@@ -117,7 +73,7 @@ static void test_many(void)
 {
 	int base = count_fds();
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	cr_acceptor *a;
 	CHECK_OK(cr_acceptor_open(&a, lfd, QMAX));
 	static int cli[NCLI], srv[NCLI];
@@ -183,7 +139,7 @@ static void test_emfile(void)
 	CHECK_EQ_INT(setrlimit(RLIMIT_NOFILE, &low), 0);
 
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	cr_acceptor *a;
 	CHECK_OK(cr_acceptor_open(&a, lfd, 0));
 	int cli[NEXIST];
@@ -272,7 +228,7 @@ static void close_queued(unsigned queue_max, int nconn)
 {
 	int base = count_fds();
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	cr_acceptor *a;
 	CHECK_OK(cr_acceptor_open(&a, lfd, queue_max));
 	int cli[16];
@@ -319,7 +275,7 @@ static void close_race(void)
 {
 	int base = count_fds();
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	int taken = 0, closed = 0;
 	for (int i = 0; i < 100; i++) {
 		cr_acceptor *a;
@@ -364,7 +320,7 @@ static void test_close(void)
 	/* closing an idle acceptor, and a NULL one */
 	int base = count_fds();
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	cr_acceptor *a;
 	CHECK_OK(cr_acceptor_open(&a, lfd, 0));
 	CHECK_OK(cr_acceptor_close(a));
@@ -391,12 +347,10 @@ static void test_cancel(void)
 {
 	int base = count_fds();
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	cr_acceptor *a;
 	CHECK_OK(cr_acceptor_open(&a, lfd, 0));
-	cr_task *t;
-	CHECK_OK(cr_spawn(&t, next_task, a, NULL));
-	CHECK_OK(cr_sleep(2 * MS));
+	cr_task *t = spawn_waiting(next_task, a);
 	CHECK_EQ_INT(cr_task_done(t), 0);
 	CHECK_OK(cr_cancel(t));
 	int r;
@@ -431,18 +385,13 @@ static void test_close_with_waiter(void)
 {
 	int base = count_fds();
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	cr_acceptor *a;
 	CHECK_OK(cr_acceptor_open(&a, lfd, 0));
-	cr_task *t;
-	CHECK_OK(cr_spawn(&t, next_task, a, NULL));
-	CHECK_OK(cr_sleep(2 * MS));
+	cr_task *t = spawn_waiting(next_task, a);
 	CHECK_OK(cr_acceptor_close(a));
-	cr_deadline d;
 	int r = 0;
-	CHECK_OK(cr_timeout_enter(&d, 5000 * MS));
-	int j = cr_join(t, &r);
-	cr_deadline_exit(&d);
+	int j = join_within(t, 5000 * MS, &r);
 	CHECK_MSG(j == 0, "a task in cr_acceptor_next was not woken by cr_acceptor_close");
 	CHECK_MSG(r == -EBADF, "cr_acceptor_next on a closed acceptor returned %d", r);
 	CHECK_OK(cr_close(lfd));
@@ -475,7 +424,7 @@ static int main_xdev(void *arg)
 {
 	(void)arg;
 	cr_addr addr;
-	int lfd = listen_loop(&addr);
+	int lfd = listen_loop(&addr, 0);
 	cr_acceptor *a;
 	CHECK_OK(cr_acceptor_open(&a, lfd, 0));
 	cr_task *t;
@@ -494,12 +443,8 @@ int main(void)
 	check_watchdog(90);
 	cr_acceptor *a;
 	CHECK_EQ_INT(cr_acceptor_open(&a, 3, 0), -EPERM); /* outside a task */
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = 2;
-	CHECK_EQ_INT(check_run(&cfg, main_xdev, NULL), 0);
-	cfg.workers = 1;
-	CHECK_EQ_INT(check_run(&cfg, main_task, NULL), 0);
+	run_main(2, main_xdev);
+	run_main(1, main_task);
 	printf("ok\n");
 	return 0;
 }

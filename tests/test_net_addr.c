@@ -371,6 +371,19 @@ static void case_ports(void)
 	CHECK_EQ_INT(cr_addr_set_port(NULL, 1), -EINVAL);
 }
 
+/* Binds a new Unix stream socket to what text parses to (*a) and checks that cr_socket_addr
+ * (*b) reports the same address.  Returns the socket, still open. */
+static int bind_unix_checked(const char *text, cr_addr *a, cr_addr *b)
+{
+	CHECK_EQ_INT(cr_addr_parse(text, 0, a), 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_OK(fd);
+	CHECK_EQ_INT(bind(fd, &a->u.sa, a->len), 0);
+	CHECK_EQ_INT(cr_socket_addr(fd, 0, b), 0);
+	check_same_addr(a, b, text);
+	return fd;
+}
+
 /* getsockname / getpeername of real sockets agree with what parse builds. */
 static void case_socket_addr(void)
 {
@@ -399,12 +412,7 @@ static void case_socket_addr(void)
 
 	/* An abstract Unix socket: the kernel reports the same length and name. */
 	snprintf(text, sizeof(text), "@coring-test-net-addr-%d", (int)getpid());
-	CHECK_EQ_INT(cr_addr_parse(text, 0, &a), 0);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK_OK(fd);
-	CHECK_EQ_INT(bind(fd, &a.u.sa, a.len), 0);
-	CHECK_EQ_INT(cr_socket_addr(fd, 0, &b), 0);
-	check_same_addr(&a, &b, text);
+	fd = bind_unix_checked(text, &a, &b);
 	CHECK_EQ_STR(fmt(&b, buf), text);
 	CHECK_EQ_INT(close(fd), 0);
 
@@ -412,12 +420,7 @@ static void case_socket_addr(void)
 	char dir[] = "/tmp/coring-net-addr-XXXXXX";
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(text, sizeof(text), "%s/s", dir);
-	CHECK_EQ_INT(cr_addr_parse(text, 0, &a), 0);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK_OK(fd);
-	CHECK_EQ_INT(bind(fd, &a.u.sa, a.len), 0);
-	CHECK_EQ_INT(cr_socket_addr(fd, 0, &b), 0);
-	check_same_addr(&a, &b, text);
+	fd = bind_unix_checked(text, &a, &b);
 	CHECK_EQ_INT(close(fd), 0);
 	CHECK_EQ_INT(unlink(text), 0);
 	CHECK_EQ_INT(rmdir(dir), 0);

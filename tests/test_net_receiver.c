@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Provided-buffer receivers: a tiny pool for many connections, back-pressure, EOF, reset, close. */
-#include <dirent.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "net_cases.h"
 
-#define MS 1000000ull
 #define NCONN 100	/* connections sharing one small pool */
 #define SMALL_COUNT 8	/* buffers in that pool */
 #define SMALL_SIZE 1024 /* bytes per buffer */
@@ -17,88 +15,10 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static void loop4(cr_addr *a, uint16_t port)
-{
-	memset(a, 0, sizeof(*a));
-	a->u.in.sin_family = AF_INET;
-	a->u.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a->u.in.sin_port = htons(port);
-	a->len = sizeof(a->u.in);
-}
-
-static int listen_loop(cr_addr *bound)
-{
-	cr_addr a;
-	loop4(&a, 0);
-	int fd = cr_listen(&a, NULL);
-	CHECK_OK(fd);
-	CHECK_OK(cr_socket_addr(fd, 0, bound));
-	return fd;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	CHECK(d != NULL);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
-static uint8_t pattern(uint32_t seed, size_t i)
-{
-	uint64_t x = ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ull + seed * 0xbf58476d1ce4e5b9ull;
-	return (uint8_t)((x >> 29) ^ (x >> 47));
-}
-
-static uint32_t mix(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352du;
-	x ^= x >> 15;
-	x *= 0x846ca68bu;
-	x ^= x >> 16;
-	return x;
-}
-
-/* Connected pair on a fresh listener. */
-static void tcp_pair(int *cli, int *srv)
-{
-	cr_addr a;
-	int lfd = listen_loop(&a);
-	*cli = cr_connect(&a);
-	CHECK_OK(*cli);
-	*srv = cr_accept(lfd, NULL);
-	CHECK_OK(*srv);
-	CHECK_OK(cr_close(lfd));
-}
-
-/* Sends len bytes of pattern(seed) from offset `from`, in pieces. */
-static void send_pattern(int fd, uint32_t seed, size_t from, size_t len)
-{
-	uint8_t buf[4096];
-	size_t done = 0;
-	while (done < len) {
-		size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
-		for (size_t i = 0; i < n; i++)
-			buf[i] = pattern(seed, from + done + i);
-		CHECK_EQ_INT(cr_send_all(fd, buf, n, NULL), (ssize_t)n);
-		done += n;
-	}
-}
-
-/* Checks a chunk against pattern(seed) at offset off. */
+/* Checks a chunk against pattern(seed) at offset off.  Returns nothing. */
 static void check_chunk(const cr_chunk *c, uint32_t seed, size_t off)
 {
-	const uint8_t *p = c->data;
-	for (size_t i = 0; i < c->len; i++)
-		if (p[i] != pattern(seed, off + i))
-			CHECK_MSG(0, "stream %u byte %zu: 0x%02x, expected 0x%02x", seed, off + i,
-				  p[i], pattern(seed, off + i));
+	check_pattern(c->data, c->len, seed, off, "stream");
 }
 
 /* ---- many connections through a pool of 8 buffers ------------------------------------ */
@@ -234,7 +154,7 @@ static void test_many(void)
 	memset(&m, 0, sizeof(m));
 	CHECK_OK(cr_bufpool_create(&m.pool, SMALL_COUNT, SMALL_SIZE));
 	CHECK_EQ_INT(cr_bufpool_free_count(m.pool), SMALL_COUNT);
-	m.lfd = listen_loop(&m.addr);
+	m.lfd = listen_loop(&m.addr, 0);
 	cr_task *acc;
 	CHECK_OK(cr_spawn(&acc, accept_loop, &m, NULL));
 	static cr_task *clients[NCONN];
@@ -489,7 +409,7 @@ static void test_eof_and_reset(void)
 	/* a receiver on something that is not a connected stream: the error
 	 * comes out of cr_receiver_next, once and then again */
 	cr_addr la;
-	int lfd = listen_loop(&la);
+	int lfd = listen_loop(&la, 0);
 	CHECK_OK(cr_receiver_open(&r, lfd, p, 0));
 	n = cr_receiver_next(r, &c);
 	CHECK_MSG(n < 0, "receiver on a listening socket: %zd", n);
@@ -701,9 +621,7 @@ static void test_cancel(void)
 	cr_chunk c;
 	tcp_pair(&cli, &srv);
 	CHECK_OK(cr_receiver_open(&r, srv, p, 0));
-	cr_task *t;
-	CHECK_OK(cr_spawn(&t, next_task, r, NULL));
-	CHECK_OK(cr_sleep(2 * MS));
+	cr_task *t = spawn_waiting(next_task, r);
 	CHECK_EQ_INT(cr_task_done(t), 0);
 	CHECK_OK(cr_cancel(t));
 	int res;
@@ -745,15 +663,10 @@ static void test_close_with_waiter(void)
 	cr_receiver *r;
 	tcp_pair(&cli, &srv);
 	CHECK_OK(cr_receiver_open(&r, srv, p, 0));
-	cr_task *t;
-	CHECK_OK(cr_spawn(&t, next_task, r, NULL));
-	CHECK_OK(cr_sleep(2 * MS));
+	cr_task *t = spawn_waiting(next_task, r);
 	CHECK_OK(cr_receiver_close(r));
-	cr_deadline d;
 	int res = 0;
-	CHECK_OK(cr_timeout_enter(&d, 5000 * MS));
-	int j = cr_join(t, &res);
-	cr_deadline_exit(&d);
+	int j = join_within(t, 5000 * MS, &res);
 	CHECK_MSG(j == 0, "a task in cr_receiver_next was not woken by cr_receiver_close");
 	CHECK_MSG(res == -EBADF, "cr_receiver_next on a closed receiver returned %d", res);
 	CHECK_EQ_INT(cr_bufpool_free_count(p), 4);
@@ -833,12 +746,8 @@ int main(void)
 	cr_bufpool *p;
 	CHECK_EQ_INT(cr_bufpool_create(&p, 4, 100), -EPERM);
 
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = 2;
-	CHECK_EQ_INT(check_run(&cfg, main_xdev, NULL), 0);
-	cfg.workers = 1;
-	CHECK_EQ_INT(check_run(&cfg, main_task, NULL), 0);
+	run_main(2, main_xdev);
+	run_main(1, main_task);
 	printf("ok\n");
 	return 0;
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* TCP on loopback: big round trips, half-close, EPIPE, refusal, cancellation, deadlines, close. */
-#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -9,87 +8,34 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "net_cases.h"
 
-#define MS 1000000ull
 #define BIG_LEN ((size_t)8 * 1024 * 1024)
 #define NRACE 200 /* accept/cancel races */
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-/* Fills *a with 127.0.0.1:port by hand (does not depend on cr_addr_parse). */
-static void loop4(cr_addr *a, uint16_t port)
+/* listen_loop, also checking that the bound address is IPv4 with a real port.  Returns the
+ * listening fd. */
+static int listen_checked(cr_addr *bound, int backlog)
 {
-	memset(a, 0, sizeof(*a));
-	a->u.in.sin_family = AF_INET;
-	a->u.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a->u.in.sin_port = htons(port);
-	a->len = sizeof(a->u.in);
-}
-
-/* Listens on 127.0.0.1 with an ephemeral port (backlog 0 = default); *bound
- * gets the address to connect to.  Returns the listening fd. */
-static int listen_loop(cr_addr *bound, int backlog)
-{
-	cr_addr a;
-	cr_listen_opts o = {.backlog = backlog};
-	loop4(&a, 0);
-	int fd = cr_listen(&a, &o);
-	CHECK_OK(fd);
-	CHECK_OK(cr_socket_addr(fd, 0, bound));
+	int fd = listen_loop(bound, backlog);
 	CHECK_EQ_INT(bound->u.sa.sa_family, AF_INET);
 	CHECK_GT_INT(cr_addr_port(bound), 0);
 	return fd;
 }
 
-/* Returns how many fds the process has open (the directory's own not counted). */
-static int count_fds(void)
+/* tcp_pair, also checking the listener's address and that the accepted peer is the client's
+ * local address.  Returns nothing. */
+static void tcp_pair_checked(int *cli, int *srv)
 {
-	DIR *d = opendir("/proc/self/fd");
-	CHECK(d != NULL);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
-/* Byte i of the test stream with this seed. */
-static uint8_t pattern(uint32_t seed, size_t i)
-{
-	uint64_t x = ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ull + seed * 0xbf58476d1ce4e5b9ull;
-	return (uint8_t)((x >> 29) ^ (x >> 47));
-}
-
-/* Connected pair: *cli from cr_connect, *srv from cr_accept. */
-static void tcp_pair(int *cli, int *srv)
-{
-	cr_addr a;
-	int lfd = listen_loop(&a, 0);
-	*cli = cr_connect(&a);
-	CHECK_OK(*cli);
-	cr_addr peer;
-	*srv = cr_accept(lfd, &peer);
-	CHECK_OK(*srv);
+	cr_addr bound, peer, cli_local;
+	tcp_pair_at(cli, srv, &bound, &peer);
+	CHECK_EQ_INT(bound.u.sa.sa_family, AF_INET);
+	CHECK_GT_INT(cr_addr_port(&bound), 0);
 	CHECK_EQ_INT(peer.u.sa.sa_family, AF_INET);
-	/* the accepted peer is the client's local address */
-	cr_addr cli_local;
 	CHECK_OK(cr_socket_addr(*cli, 0, &cli_local));
 	CHECK_EQ_INT(cr_addr_port(&peer), cr_addr_port(&cli_local));
-	CHECK_OK(cr_close(lfd));
-}
-
-/* Receives exactly len bytes.  Returns nothing (fails the test otherwise). */
-static void recv_exact(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = cr_recv(fd, (char *)buf + done, len - done);
-		CHECK_MSG(n > 0, "recv after %zu of %zu bytes: %zd", done, len, n);
-		done += (size_t)n;
-	}
 }
 
 /* ---- large round trip through an echo task -------------------------------------------- */
@@ -138,12 +84,11 @@ static int sender_task(void *arg)
 static void test_round_trip(void)
 {
 	int cli, srv;
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	CHECK_OK(cr_set_nodelay(cli, 1));
 	uint8_t *out = malloc(BIG_LEN), *in = malloc(BIG_LEN);
 	CHECK(out && in);
-	for (size_t i = 0; i < BIG_LEN; i++)
-		out[i] = pattern(1, i);
+	fill_pattern(out, 1, 0, BIG_LEN);
 	memset(in, 0, BIG_LEN);
 
 	cr_task *echo, *snd;
@@ -187,7 +132,7 @@ static void test_half_close(void)
 {
 	int cli, srv;
 	char buf[64];
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	CHECK_EQ_INT(cr_send(cli, "hello", 5), 5);
 	CHECK_OK(cr_shutdown(cli, SHUT_WR));
 	recv_exact(srv, buf, 5);
@@ -217,7 +162,7 @@ static void test_epipe(void)
 {
 	int cli, srv;
 	char buf[64];
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	CHECK_OK(cr_close(srv));
 	CHECK_EQ_INT(cr_recv(cli, buf, sizeof(buf)), 0); /* the peer's FIN */
 	/* The first sends may still be accepted (the RST is on its way); then
@@ -245,7 +190,7 @@ static void test_refused(void)
 {
 	cr_addr a;
 	int before = count_fds();
-	int lfd = listen_loop(&a, 0);
+	int lfd = listen_checked(&a, 0);
 	CHECK_OK(cr_close(lfd)); /* nobody listens on that port now */
 	for (int i = 0; i < 3; i++)
 		CHECK_EQ_INT(cr_connect(&a), -ECONNREFUSED);
@@ -257,7 +202,7 @@ static void test_refused(void)
 	CHECK_LT_INT(cr_listen(&empty, NULL), 0);
 	CHECK_EQ_INT(count_fds(), before);
 	/* listening twice on one port without reuseport fails */
-	lfd = listen_loop(&a, 0);
+	lfd = listen_checked(&a, 0);
 	CHECK_EQ_INT(cr_listen(&a, NULL), -EADDRINUSE);
 	CHECK_OK(cr_close(lfd));
 	CHECK_EQ_INT(count_fds(), before);
@@ -324,7 +269,7 @@ static void test_cancel(void)
 	int cli, srv;
 
 	/* a blocked recv */
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	int with_pair = count_fds();
 	CHECK_EQ_INT(spawn_block_cancel(recv_task, (void *)(intptr_t)srv), -ECANCELED);
 	CHECK_EQ_INT(count_fds(), with_pair);
@@ -339,7 +284,7 @@ static void test_cancel(void)
 
 	/* a blocked accept */
 	cr_addr a;
-	int lfd = listen_loop(&a, 0);
+	int lfd = listen_checked(&a, 0);
 	CHECK_EQ_INT(spawn_block_cancel(accept_task, (void *)(intptr_t)lfd), -ECANCELED);
 	CHECK_EQ_INT(count_fds(), base + 1);
 	/* accepts still work after it */
@@ -408,7 +353,7 @@ static void test_cancel(void)
 	CHECK_EQ_INT(count_fds(), base);
 
 	/* a blocked connect: a listener whose accept queue is full drops SYNs */
-	lfd = listen_loop(&a, 1);
+	lfd = listen_checked(&a, 1);
 	int fds[64];
 	int n = fill_backlog(&a, fds, 64);
 	if (n < 0) {
@@ -434,7 +379,7 @@ static void test_deadline(void)
 	int base = count_fds();
 	int cli, srv;
 	char buf[16];
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	for (int round = 0; round < 3; round++) {
 		cr_deadline d;
 		CHECK_OK(cr_timeout_enter(&d, 20 * MS));
@@ -458,7 +403,7 @@ static void test_deadline(void)
 
 	/* an accept under a deadline */
 	cr_addr a;
-	int lfd = listen_loop(&a, 0);
+	int lfd = listen_checked(&a, 0);
 	CHECK_OK(cr_timeout_enter(&d, 10 * MS));
 	CHECK_EQ_INT(cr_accept(lfd, NULL), -ETIMEDOUT);
 	CHECK_EQ_INT(cr_deadline_exit(&d), 1);
@@ -487,13 +432,12 @@ static void test_send_blocked(void)
 {
 	int base = count_fds();
 	int cli, srv;
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	/* the peer reads nothing: send_all stops at the deadline and says how
 	 * much went out; exactly that much arrives, in order */
 	uint8_t *out = malloc(BIG_LEN);
 	CHECK(out != NULL);
-	for (size_t i = 0; i < BIG_LEN; i++)
-		out[i] = pattern(3, i);
+	fill_pattern(out, 3, 0, BIG_LEN);
 	size_t sent = 0;
 	cr_deadline d;
 	CHECK_OK(cr_timeout_enter(&d, 50 * MS));
@@ -521,7 +465,7 @@ static void test_send_blocked(void)
 	CHECK_OK(cr_close(srv));
 
 	/* a task blocked in send is cancelled; the socket still works */
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	cr_task *t;
 	CHECK_OK(cr_spawn(&t, send_big_task, (void *)(intptr_t)cli, NULL));
 	CHECK_OK(cr_sleep(20 * MS));
@@ -555,7 +499,7 @@ static void test_close_in_flight(void)
 	int base = count_fds();
 	for (int round = 0; round < 10; round++) {
 		int cli, srv;
-		tcp_pair(&cli, &srv);
+		tcp_pair_checked(&cli, &srv);
 		cr_task *t;
 		CHECK_OK(cr_spawn(&t, recv_task, (void *)(intptr_t)srv, NULL));
 		for (int i = 0; i < 3 + round % 3; i++)
@@ -615,7 +559,7 @@ static void test_close_cleanup(void)
 	cr_task *t;
 
 	/* an idle timeout fired; the handler closes inside the expired scope */
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	CHECK_OK(cr_spawn(&t, recv_task, (void *)(intptr_t)srv, NULL));
 	CHECK_OK(cr_yield());
 	cr_deadline d;
@@ -628,7 +572,7 @@ static void test_close_cleanup(void)
 	CHECK_OK(cr_close(cli));
 
 	/* a cancelled task cleans up */
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	cleanup_fd = srv;
 	CHECK_OK(cr_spawn(&t, recv_task, (void *)(intptr_t)srv, NULL));
 	CHECK_OK(cr_yield());
@@ -656,7 +600,7 @@ static int get_int(int fd, int level, int name)
 static void test_options(void)
 {
 	int cli, srv;
-	tcp_pair(&cli, &srv);
+	tcp_pair_checked(&cli, &srv);
 	CHECK_EQ_INT(cr_set_nodelay(cli, 1), 0);
 	CHECK_NE_INT(get_int(cli, IPPROTO_TCP, TCP_NODELAY), 0);
 	CHECK_EQ_INT(cr_set_nodelay(cli, 0), 0);
@@ -731,10 +675,7 @@ static int main_task(void *arg)
 int main(void)
 {
 	check_watchdog(60);
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = 1;
-	CHECK_EQ_INT(check_run(&cfg, main_task, NULL), 0);
+	run_main(1, main_task);
 	printf("ok\n");
 	return 0;
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* UDP datagrams with their sender addresses; Unix stream sockets on a path and abstract names. */
-#include <dirent.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -9,43 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "net_cases.h"
 
-#define MS 1000000ull
 #define NPING 100
 #define UNIX_LEN ((size_t)2 * 1024 * 1024)
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-/* Fills *a with 127.0.0.1:port by hand (does not depend on cr_addr_parse). */
-static void loop4(cr_addr *a, uint16_t port)
-{
-	memset(a, 0, sizeof(*a));
-	a->u.in.sin_family = AF_INET;
-	a->u.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a->u.in.sin_port = htons(port);
-	a->len = sizeof(a->u.in);
-}
-
-/* Returns how many fds the process has open (the directory's own not counted). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	CHECK(d != NULL);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
-
-static uint8_t pattern(uint32_t seed, size_t i)
-{
-	uint64_t x = ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ull + seed * 0xbf58476d1ce4e5b9ull;
-	return (uint8_t)((x >> 29) ^ (x >> 47));
-}
 
 /* Returns 1 if two IP addresses have the same family, address and port. */
 static int same_ip(const cr_addr *x, const cr_addr *y)
@@ -78,8 +46,7 @@ static void udp_ping_pong(const cr_addr *any)
 	for (int i = 0; i < NPING; i++) {
 		rng = rng * 1103515245u + 12345u;
 		size_t len = i == 0 ? 0 : 1 + (rng >> 8) % (i % 10 == 0 ? sizeof(out) : 1500);
-		for (size_t k = 0; k < len; k++)
-			out[k] = pattern((uint32_t)i, k);
+		fill_pattern(out, (uint32_t)i, 0, len);
 		CHECK_EQ_INT(cr_sendto(cli, out, len, &srv_addr), (ssize_t)len);
 		memset(&from, 0, sizeof(from));
 		CHECK_EQ_INT(cr_recvfrom(srv, in, sizeof(in), &from), (ssize_t)len);
@@ -155,9 +122,7 @@ static void test_udp(void)
 	CHECK_OK(s);
 	cr_addr sa;
 	CHECK_OK(cr_socket_addr(s, 0, &sa));
-	cr_task *t;
-	CHECK_OK(cr_spawn(&t, recvfrom_task, (void *)(intptr_t)s, NULL));
-	CHECK_OK(cr_sleep(2 * MS));
+	cr_task *t = spawn_waiting(recvfrom_task, (void *)(intptr_t)s);
 	CHECK_OK(cr_cancel(t));
 	int r;
 	CHECK_OK(cr_join(t, &r));
@@ -221,8 +186,7 @@ static int unix_send_task(void *arg)
 	struct unix_peer *p = arg;
 	uint8_t *buf = malloc(p->len);
 	CHECK(buf != NULL);
-	for (size_t i = 0; i < p->len; i++)
-		buf[i] = pattern(7, i);
+	fill_pattern(buf, 7, 0, p->len);
 	CHECK_EQ_INT(cr_send_all(p->fd, buf, p->len, NULL), (ssize_t)p->len);
 	CHECK_OK(cr_shutdown(p->fd, SHUT_WR));
 	free(buf);
@@ -273,10 +237,7 @@ static void unix_round_trip(const cr_addr *a)
 		CHECK_LE_U64(got, UNIX_LEN);
 	}
 	CHECK_EQ_U64(got, UNIX_LEN);
-	for (size_t i = 0; i < UNIX_LEN; i++)
-		if (in[i] != pattern(7, i))
-			CHECK_MSG(0, "unix byte %zu: 0x%02x, expected 0x%02x", i, in[i],
-				  pattern(7, i));
+	check_pattern(in, UNIX_LEN, 7, 0, "unix stream");
 	free(in);
 	CHECK_OK(cr_join(snd, NULL));
 	CHECK_OK(cr_join(echo, NULL));
@@ -368,10 +329,7 @@ static int main_task(void *arg)
 int main(void)
 {
 	check_watchdog(60);
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = 1;
-	CHECK_EQ_INT(check_run(&cfg, main_task, NULL), 0);
+	run_main(1, main_task);
 	printf("ok\n");
 	return 0;
 }

@@ -5,38 +5,9 @@
 
 #include <stdint.h>
 
-#include "check.h"
-
-#define MS 1000000ull
+#include "sync_cases.h"
 
 /* ---- helpers shared by the cases ---------------------------------------------------- */
-
-static cr_task *spawn(cr_task_fn fn, void *arg)
-{
-	cr_task *t = NULL;
-	CHECK_OK(cr_spawn(&t, fn, arg, NULL));
-	return t;
-}
-
-static int join(cr_task *t)
-{
-	int res = -12345;
-	CHECK_OK(cr_join(t, &res));
-	return res;
-}
-
-/* Lets every ready task run a few times over. */
-static void settle(void)
-{
-	for (int i = 0; i < 10; i++)
-		CHECK_EQ_INT(cr_yield(), 0);
-}
-
-static int set_flag(void *arg)
-{
-	*(volatile int *)arg = 1;
-	return 0;
-}
 
 /* One task passing the barrier once. */
 typedef struct waiter {
@@ -61,13 +32,6 @@ static int barrier_waiter(void *arg)
 		w->rc = cr_barrier_wait(w->b);
 	w->done = 1;
 	return w->rc;
-}
-
-static void check_only_main_alive(void)
-{
-	cr_stats st;
-	CHECK_OK(cr_stats_get(&st));
-	CHECK_EQ_U64(st.tasks_alive, 1);
 }
 
 /* Runs one full round of n parties (n-1 tasks and main) and checks indices 0..n-1 in
@@ -433,21 +397,10 @@ static int case_destroy_busy(void *arg)
 
 /* ---- driver ------------------------------------------------------------------------ */
 
-static int wrapper(void *arg)
-{
-	cr_task_fn fn = *(cr_task_fn *)arg;
-	int r = fn(NULL);
-	check_only_main_alive();
-	return r;
-}
-
 /* With an argument, runs only the cases whose name contains it. */
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		cr_task_fn fn;
-	} cases[] = {
+	static const sync_case cases[] = {
 		{"basics", case_basics},
 		{"indices and n_waiting", case_indices},
 		{"draining", case_draining},
@@ -457,17 +410,5 @@ int main(int argc, char **argv)
 		{"cancel and deadline", case_cancel_and_deadline},
 		{"destroy busy", case_destroy_busy},
 	};
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = 1;
-	check_watchdog(60);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && !strstr(cases[i].name, argv[1]))
-			continue;
-		cr_task_fn fn = cases[i].fn;
-		printf("%s\n", cases[i].name);
-		fflush(stdout);
-		CHECK_EQ_INT(check_run(&cfg, wrapper, &fn), 0);
-	}
-	return 0;
+	return sync_run_cases(cases, N_CASES(cases), argc, argv, NULL);
 }

@@ -5,58 +5,10 @@
 
 #include <stdint.h>
 
-#include "check.h"
-
-#define MS 1000000ull
-#define MAX_LOG 1024
+#define MAX_LOG 1024 /* room in the order log */
+#include "sync_cases.h"
 
 /* ---- helpers shared by the cases ---------------------------------------------------- */
-
-/* The order in which waiters returned. */
-static int order_log[MAX_LOG];
-static int n_order;
-
-static void rec(int v)
-{
-	CHECK_LT_INT(n_order, MAX_LOG);
-	order_log[n_order++] = v;
-}
-
-/* Fails unless the log is exactly want[0..n-1]. */
-static void check_order(const int *want, int n)
-{
-	for (int i = 0; i < n && i < n_order; i++)
-		CHECK_MSG(order_log[i] == want[i], "order[%d] is %d, expected %d", i, order_log[i],
-			  want[i]);
-	CHECK_EQ_INT(n_order, n);
-}
-
-static cr_task *spawn(cr_task_fn fn, void *arg)
-{
-	cr_task *t = NULL;
-	CHECK_OK(cr_spawn(&t, fn, arg, NULL));
-	return t;
-}
-
-static int join(cr_task *t)
-{
-	int res = -12345;
-	CHECK_OK(cr_join(t, &res));
-	return res;
-}
-
-/* Lets every ready task run a few times over. */
-static void settle(void)
-{
-	for (int i = 0; i < 10; i++)
-		CHECK_EQ_INT(cr_yield(), 0);
-}
-
-static int set_flag(void *arg)
-{
-	*(volatile int *)arg = 1;
-	return 0;
-}
 
 /* One task waiting for an event. */
 typedef struct waiter {
@@ -74,13 +26,6 @@ static int event_waiter(void *arg)
 	if (w->rc == 0)
 		rec(w->id);
 	return w->rc;
-}
-
-static void check_only_main_alive(void)
-{
-	cr_stats st;
-	CHECK_OK(cr_stats_get(&st));
-	CHECK_EQ_U64(st.tasks_alive, 1);
 }
 
 /* ---- cases ---------------------------------------------------------------------------- */
@@ -318,33 +263,16 @@ static int case_deadline(void *arg)
 	return 0;
 }
 
-static int cb_runs;
-
 static void set_cb(void *arg)
 {
 	CHECK_EQ_INT(cr_event_set(arg), 0);
 	cb_runs++;
 }
 
-typedef struct race {
-	cr_event *e;
-	cr_task *victim;
-} race;
-
-static void set_then_cancel_cb(void *arg)
+/* The wake-up of a cb_race: sets the event.  Returns cr_event_set's result. */
+static int set_op(void *e)
 {
-	race *r = arg;
-	CHECK_EQ_INT(cr_event_set(r->e), 0);
-	CHECK_OK(cr_cancel(r->victim));
-	cb_runs++;
-}
-
-static void cancel_then_set_cb(void *arg)
-{
-	race *r = arg;
-	CHECK_OK(cr_cancel(r->victim));
-	CHECK_EQ_INT(cr_event_set(r->e), 0);
-	cb_runs++;
+	return cr_event_set(e);
 }
 
 /* A set from a loop callback that runs right after the waiter queued is never lost; with a
@@ -362,10 +290,10 @@ static int case_callback_set(void *arg)
 		CHECK_EQ_INT(cr_event_wait(&e), 0);
 		CHECK_EQ_INT(cr_event_is_set(&e), 1);
 	}
-	race r = {&e, cr_current()};
+	cb_race r = {set_op, &e, cr_current()};
 	for (int i = 0; i < N; i++) {
 		cr_event_clear(&e);
-		CHECK(cr_call_soon(i % 2 ? set_then_cancel_cb : cancel_then_set_cb, &r) != 0);
+		CHECK(cr_call_soon(i % 2 ? op_then_cancel_cb : cancel_then_op_cb, &r) != 0);
 		CHECK_EQ_INT(cr_event_wait(&e), -ECANCELED);
 		CHECK_EQ_INT(cr_event_is_set(&e), 1);
 		CHECK_EQ_INT(cr_yield(), 0);
@@ -434,33 +362,6 @@ static int case_destroy_busy(void *arg)
 
 /* ---- random cancellations ------------------------------------------------------------- */
 
-static uint32_t rnd_state;
-
-/* A small deterministic pseudo-random generator (an LCG).  Returns 0 .. n-1. */
-static unsigned rnd(unsigned n)
-{
-	rnd_state = rnd_state * 1664525u + 1013904223u;
-	return (rnd_state >> 8) % n;
-}
-
-/* Cancels a random subset of the n tasks t[] in random order, yielding now and then, and
- * marks them in cancelled[].  Returns how many it cancelled. */
-static int cancel_some(cr_task **t, int *cancelled, int n)
-{
-	int count = 0;
-	for (int j = 0; j < n; j++) {
-		int i = (int)rnd((unsigned)n);
-		if (cancelled[i] || rnd(2))
-			continue;
-		CHECK_OK(cr_cancel(t[i]));
-		cancelled[i] = 1;
-		count++;
-		if (rnd(4) == 0)
-			CHECK_EQ_INT(cr_yield(), 0);
-	}
-	return count;
-}
-
 /* Rounds of waiters of which a random subset is cancelled in random order (some of them after
  * the set, before they ran): the set wakes exactly the others, in FIFO order. */
 static int case_random_cancel(void *arg)
@@ -506,22 +407,10 @@ static int case_random_cancel(void *arg)
 
 /* ---- driver ------------------------------------------------------------------------ */
 
-static int wrapper(void *arg)
-{
-	cr_task_fn fn = *(cr_task_fn *)arg;
-	n_order = 0;
-	int r = fn(NULL);
-	check_only_main_alive();
-	return r;
-}
-
 /* With an argument, runs only the cases whose name contains it. */
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		cr_task_fn fn;
-	} cases[] = {
+	static const sync_case cases[] = {
 		{"basics and fast path", case_basics},
 		{"set wakes all in FIFO order", case_set_wakes_all_fifo},
 		{"clear with waiters", case_clear_with_waiters},
@@ -539,17 +428,5 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(cr_event_is_set(&outside), 0);
 	CHECK_EQ_INT(cr_event_destroy(&outside), 0);
 
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = 1;
-	check_watchdog(60);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && !strstr(cases[i].name, argv[1]))
-			continue;
-		cr_task_fn fn = cases[i].fn;
-		printf("%s\n", cases[i].name);
-		fflush(stdout);
-		CHECK_EQ_INT(check_run(&cfg, wrapper, &fn), 0);
-	}
-	return 0;
+	return sync_run_cases(cases, N_CASES(cases), argc, argv, NULL);
 }

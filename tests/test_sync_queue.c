@@ -5,65 +5,9 @@
 
 #include <stdint.h>
 
-#include "check.h"
-
-#define MS 1000000ull
-#define MAX_LOG 512
+#include "sync_cases.h"
 
 /* ---- helpers shared by the cases ---------------------------------------------------- */
-
-/* Values in the order tasks got them. */
-static int order_log[MAX_LOG];
-static int n_order;
-
-static void rec(int v)
-{
-	CHECK_LT_INT(n_order, MAX_LOG);
-	order_log[n_order++] = v;
-}
-
-/* Fails unless the log is exactly want[0..n-1]. */
-static void check_order(const int *want, int n)
-{
-	for (int i = 0; i < n && i < n_order; i++)
-		CHECK_MSG(order_log[i] == want[i], "order[%d] is %d, expected %d", i, order_log[i],
-			  want[i]);
-	CHECK_EQ_INT(n_order, n);
-}
-
-static cr_task *spawn(cr_task_fn fn, void *arg)
-{
-	cr_task *t = NULL;
-	CHECK_OK(cr_spawn(&t, fn, arg, NULL));
-	return t;
-}
-
-static int join(cr_task *t)
-{
-	int res = -12345;
-	CHECK_OK(cr_join(t, &res));
-	return res;
-}
-
-/* Lets every ready task run a few times over. */
-static void settle(void)
-{
-	for (int i = 0; i < 10; i++)
-		CHECK_EQ_INT(cr_yield(), 0);
-}
-
-static int set_flag(void *arg)
-{
-	*(volatile int *)arg = 1;
-	return 0;
-}
-
-static void check_only_main_alive(void)
-{
-	cr_stats st;
-	CHECK_OK(cr_stats_get(&st));
-	CHECK_EQ_U64(st.tasks_alive, 1);
-}
 
 /* An item bigger than a word, so that copies in and out are checked. */
 typedef struct item {
@@ -816,8 +760,6 @@ static int case_deadline(void *arg)
 
 /* Puts and gets from loop callbacks that run right after a task queued are never lost; a
  * cancellation in the same callback leaves the item in the queue. */
-static int cb_runs;
-
 static void put_cb(void *arg)
 {
 	int v = 1000 + cb_runs;
@@ -832,27 +774,11 @@ static void get_cb(void *arg)
 	cb_runs++;
 }
 
-typedef struct race {
-	cr_queue *q;
-	cr_task *victim;
-} race;
-
-static void put_then_cancel_cb(void *arg)
+/* The wake-up of a cb_race: puts the value 5.  Returns cr_queue_put_nowait's result. */
+static int put5_op(void *q)
 {
-	race *r = arg;
 	int v = 5;
-	CHECK_EQ_INT(cr_queue_put_nowait(r->q, &v), 0);
-	CHECK_OK(cr_cancel(r->victim));
-	cb_runs++;
-}
-
-static void cancel_then_put_cb(void *arg)
-{
-	race *r = arg;
-	int v = 5;
-	CHECK_OK(cr_cancel(r->victim));
-	CHECK_EQ_INT(cr_queue_put_nowait(r->q, &v), 0);
-	cb_runs++;
+	return cr_queue_put_nowait(q, &v);
 }
 
 static int cb_rc[3];
@@ -901,9 +827,9 @@ static int case_callbacks(void *arg)
 	CHECK_EQ_INT(cr_queue_get_nowait(&q, &v), 0);
 	CHECK_EQ_INT(v, N - 1);
 
-	race r = {&q, cr_current()};
+	cb_race r = {put5_op, &q, cr_current()};
 	for (int i = 0; i < N; i++) {
-		CHECK(cr_call_soon(i % 2 ? put_then_cancel_cb : cancel_then_put_cb, &r) != 0);
+		CHECK(cr_call_soon(i % 2 ? op_then_cancel_cb : cancel_then_op_cb, &r) != 0);
 		CHECK_EQ_INT(cr_queue_get(&q, &v), -ECANCELED);
 		CHECK_EQ_U64(cr_queue_qsize(&q), 1);
 		CHECK_EQ_INT(cr_queue_get_nowait(&q, &v), 0);
@@ -985,33 +911,6 @@ static int case_destroy_busy(void *arg)
 
 /* ---- random cancellations ------------------------------------------------------------- */
 
-static uint32_t rnd_state;
-
-/* A small deterministic pseudo-random generator (an LCG).  Returns 0 .. n-1. */
-static unsigned rnd(unsigned n)
-{
-	rnd_state = rnd_state * 1664525u + 1013904223u;
-	return (rnd_state >> 8) % n;
-}
-
-/* Cancels a random subset of the n tasks t[] in random order, yielding now and then, and
- * marks them in cancelled[].  Returns how many it cancelled. */
-static int cancel_some(cr_task **t, int *cancelled, int n)
-{
-	int count = 0;
-	for (int j = 0; j < n; j++) {
-		int i = (int)rnd((unsigned)n);
-		if (cancelled[i] || rnd(2))
-			continue;
-		CHECK_OK(cr_cancel(t[i]));
-		cancelled[i] = 1;
-		count++;
-		if (rnd(4) == 0)
-			CHECK_EQ_INT(cr_yield(), 0);
-	}
-	return count;
-}
-
 /* Rounds of getters of which a random subset is cancelled in random order; as many items as
  * getters are left are put at once, and sometimes the first of them is cancelled before it
  * ran: the others get the items in FIFO order and one item stays queued. */
@@ -1068,22 +967,10 @@ static int case_random_cancel(void *arg)
 
 /* ---- driver ------------------------------------------------------------------------ */
 
-static int wrapper(void *arg)
-{
-	cr_task_fn fn = *(cr_task_fn *)arg;
-	n_order = 0;
-	int r = fn(NULL);
-	check_only_main_alive();
-	return r;
-}
-
 /* With an argument, runs only the cases whose name contains it. */
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		cr_task_fn fn;
-	} cases[] = {
+	static const sync_case cases[] = {
 		{"basics and fast path", case_basics},
 		{"FIFO, LIFO and priority order", case_order},
 		{"waiting getters", case_waiting_getters_order},
@@ -1108,17 +995,5 @@ int main(int argc, char **argv)
 	CHECK_EQ_U64(cr_queue_qsize(&outside), 0);
 	CHECK_EQ_INT(cr_queue_destroy(&outside), 0);
 
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = 1;
-	check_watchdog(60);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && !strstr(cases[i].name, argv[1]))
-			continue;
-		cr_task_fn fn = cases[i].fn;
-		printf("%s\n", cases[i].name);
-		fflush(stdout);
-		CHECK_EQ_INT(check_run(&cfg, wrapper, &fn), 0);
-	}
-	return 0;
+	return sync_run_cases(cases, N_CASES(cases), argc, argv, NULL);
 }

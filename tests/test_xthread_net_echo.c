@@ -6,9 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "net_cases.h"
 
-#define MS 1000000ull
 #define NWORKERS 3
 #ifdef CHECK_UNDER_TSAN
 #define NCLIENTS 12
@@ -21,22 +20,6 @@
 #endif
 #define POOL_COUNT 16
 #define POOL_SIZE 2048
-
-static uint8_t pattern(uint32_t seed, size_t i)
-{
-	uint64_t x = ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ull + seed * 0xbf58476d1ce4e5b9ull;
-	return (uint8_t)((x >> 29) ^ (x >> 47));
-}
-
-static uint32_t mix(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352du;
-	x ^= x >> 15;
-	x *= 0x846ca68bu;
-	x ^= x >> 16;
-	return x;
-}
 
 /* ---- server: one per worker --------------------------------------------------------- */
 
@@ -124,8 +107,7 @@ static int client_sender(void *arg)
 	size_t off = 0;
 	for (int m = 0; m < NMSG; m++) {
 		size_t len = msg_len(c->id, m);
-		for (size_t i = 0; i < len; i++)
-			buf[i] = pattern(c->id, off + i);
+		fill_pattern(buf, c->id, off, len);
 		CHECK_EQ_INT(cr_send_all(c->fd, buf, len, NULL), (ssize_t)len);
 		off += len;
 	}
@@ -152,10 +134,7 @@ static int client_task(void *arg)
 		CHECK_GE_INT(n, 0);
 		if (n == 0)
 			break;
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pattern(c->id, got + (size_t)i))
-				CHECK_MSG(0, "client %u byte %zu: 0x%02x, expected 0x%02x", c->id,
-					  got + (size_t)i, buf[i], pattern(c->id, got + (size_t)i));
+		check_pattern(buf, (size_t)n, c->id, got, "client");
 		got += (size_t)n;
 	}
 	CHECK_EQ_U64(got, c->total);
@@ -220,10 +199,7 @@ static int main_task(void *arg)
 int main(void)
 {
 	check_watchdog(100);
-	cr_config cfg;
-	cr_config_init(&cfg);
-	cfg.workers = NWORKERS;
-	CHECK_EQ_INT(check_run(&cfg, main_task, NULL), 0);
+	run_main(NWORKERS, main_task);
 	printf("ok\n");
 	return 0;
 }

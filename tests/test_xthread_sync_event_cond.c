@@ -3,19 +3,8 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "check.h"
-
-/* Sanitizer builds run fewer rounds (ASan here; CHECK_UNDER_TSAN comes from check.h). */
-#if defined(__SANITIZE_ADDRESS__)
-#define STRESS_SMALL 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STRESS_SMALL 1
-#endif
-#endif
-#if defined(CHECK_UNDER_TSAN)
-#define STRESS_SMALL 1
-#endif
+#define SCALE_DOWN 4u /* scaled() divides by this */
+#include "xthread_cases.h"
 
 #if defined(STRESS_SMALL)
 #define EVENT_ROUNDS 10000u /* set/clear rounds */
@@ -30,30 +19,6 @@
 #define MAX_WAITERS 1024u
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-/* xorshift64: a small per-task generator. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-/* Scales a count down when there are more workers than CPUs: every
- * hand-off to another worker then waits for the kernel to schedule it. */
-static unsigned scaled(unsigned n)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return cpus > 0 && cr_worker_count() > (unsigned long)cpus ? n / 4 : n;
-}
-
-static cr_spawn_opts on_worker(unsigned w, const char *name)
-{
-	return (cr_spawn_opts){.name = name, .placement = CR_ON_WORKER, .worker = w};
-}
 
 /* Number of waiters and the worker of waiter i: workers 1.. (worker 0 sets). */
 static unsigned n_waiters(unsigned per_worker)
@@ -369,9 +334,7 @@ static void run_cond(unsigned per_worker, unsigned rounds)
 
 static int main_task(void *arg)
 {
-	unsigned want = *(unsigned *)arg;
-	if (want)
-		CHECK_EQ_U64(cr_worker_count(), want);
+	check_workers(arg);
 	CHECK_EQ_INT(cr_worker_id(), 0);
 	run_event(WAITERS_PER_WORKER, scaled(EVENT_ROUNDS));
 	run_cond(WAITERS_PER_WORKER, scaled(COND_ROUNDS));
@@ -383,18 +346,5 @@ static int main_task(void *arg)
 int main(void)
 {
 	static const unsigned workers[] = {2, 4};
-	cr_config cfg;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-#if defined(STRESS_SMALL)
-	check_watchdog(110);
-#else
-	check_watchdog(60);
-#endif
-	for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++) {
-		unsigned want = workers[i];
-		cr_config_init(&cfg);
-		cfg.workers = want;
-		CHECK_EQ_INT(check_run(&cfg, main_task, &want), 0);
-	}
-	return 0;
+	return xthread_run(workers, N_WORKER_COUNTS(workers), main_task);
 }

@@ -3,19 +3,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "check.h"
-
-/* Sanitizer builds run fewer rounds (ASan here; CHECK_UNDER_TSAN comes from check.h). */
-#if defined(__SANITIZE_ADDRESS__)
-#define STRESS_SMALL 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STRESS_SMALL 1
-#endif
-#endif
-#if defined(CHECK_UNDER_TSAN)
-#define STRESS_SMALL 1
-#endif
+#include "xthread_cases.h"
 
 #if defined(STRESS_SMALL)
 #define ITEMS_PER_PRODUCER 10000u /* items each producer puts */
@@ -31,30 +19,6 @@
 #define MAX_CONSUMERS 16u
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-/* xorshift64: a small per-task generator. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-/* Scales a count down when there are more workers than CPUs: every
- * hand-off to another worker then waits for the kernel to schedule it. */
-static unsigned scaled(unsigned n)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return cpus > 0 && cr_worker_count() > (unsigned long)cpus ? n / 8 : n;
-}
-
-static cr_spawn_opts on_worker(unsigned w, const char *name)
-{
-	return (cr_spawn_opts){.name = name, .placement = CR_ON_WORKER, .worker = w};
-}
 
 /* One queue item: who put it and its number in that producer's sequence. */
 typedef struct item {
@@ -471,10 +435,7 @@ static void run_shutdown_race(int immediate, long maxsize)
 
 static int main_task(void *arg)
 {
-	unsigned want = *(unsigned *)arg;
-	unsigned nw = cr_worker_count();
-	if (want)
-		CHECK_EQ_U64(nw, want);
+	unsigned nw = check_workers(arg);
 	unsigned p = nw + 1 < MAX_PRODUCERS ? nw + 1 : MAX_PRODUCERS;
 	unsigned c = nw + 1 < MAX_CONSUMERS ? nw + 1 : MAX_CONSUMERS;
 	run_mpmc(CR_QUEUE_FIFO, 4, p, c);
@@ -495,18 +456,5 @@ static int main_task(void *arg)
 int main(void)
 {
 	static const unsigned workers[] = {2, 4};
-	cr_config cfg;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-#if defined(STRESS_SMALL)
-	check_watchdog(110);
-#else
-	check_watchdog(60);
-#endif
-	for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++) {
-		unsigned want = workers[i];
-		cr_config_init(&cfg);
-		cfg.workers = want;
-		CHECK_EQ_INT(check_run(&cfg, main_task, &want), 0);
-	}
-	return 0;
+	return xthread_run(workers, N_WORKER_COUNTS(workers), main_task);
 }

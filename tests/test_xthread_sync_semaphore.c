@@ -4,19 +4,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "check.h"
-
-/* Sanitizer builds run fewer rounds (ASan here; CHECK_UNDER_TSAN comes from check.h). */
-#if defined(__SANITIZE_ADDRESS__)
-#define STRESS_SMALL 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STRESS_SMALL 1
-#endif
-#endif
-#if defined(CHECK_UNDER_TSAN)
-#define STRESS_SMALL 1
-#endif
+#include "xthread_cases.h"
 
 #if defined(STRESS_SMALL)
 #define SEM_TOTAL 150000u   /* acquisitions per run, over all tasks */
@@ -30,30 +18,6 @@
 #define TASKS_PER_WORKER 4u
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-/* xorshift64: a small per-task generator. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static cr_spawn_opts on_worker(unsigned w, const char *name)
-{
-	return (cr_spawn_opts){.name = name, .placement = CR_ON_WORKER, .worker = w};
-}
-
-/* Scales a count down when there are more workers than CPUs: every
- * hand-off to another worker then waits for the kernel to schedule it. */
-static unsigned scaled(unsigned n)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return cpus > 0 && cr_worker_count() > (unsigned long)cpus ? n / 8 : n;
-}
 
 /* Raises *max to v if v is larger. */
 static void atomic_max(_Atomic int64_t *max, int64_t v)
@@ -377,9 +341,7 @@ static void run_signal(void)
 
 static int main_task(void *arg)
 {
-	unsigned want = *(unsigned *)arg;
-	if (want)
-		CHECK_EQ_U64(cr_worker_count(), want);
+	check_workers(arg);
 	run_k_inside(1, 0);
 	run_k_inside(3, 0);
 	run_k_inside(2, 1);
@@ -391,18 +353,5 @@ static int main_task(void *arg)
 int main(void)
 {
 	static const unsigned workers[] = {2, 4, 0}; /* 0: one per CPU */
-	cr_config cfg;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-#if defined(STRESS_SMALL)
-	check_watchdog(110);
-#else
-	check_watchdog(60);
-#endif
-	for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++) {
-		unsigned want = workers[i];
-		cr_config_init(&cfg);
-		cfg.workers = want;
-		CHECK_EQ_INT(check_run(&cfg, main_task, &want), 0);
-	}
-	return 0;
+	return xthread_run(workers, N_WORKER_COUNTS(workers), main_task);
 }
