@@ -36,6 +36,18 @@ ssize_t cr_send(int fd, const void *buf, size_t len)
 	return cr__io_wait(&s);
 }
 
+ssize_t cr_send_nowait(int fd, const void *buf, size_t len)
+{
+	if (!buf && len)
+		return -EFAULT;
+	struct io_uring_sqe s;
+	cr__sqe_init(&s, IORING_OP_SEND, fd);
+	s.addr = (uint64_t)(uintptr_t)buf;
+	s.len = (uint32_t)(len > MAX_IO ? MAX_IO : len);
+	s.msg_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+	return cr__io_wait(&s);
+}
+
 ssize_t cr_send_all(int fd, const void *buf, size_t len, size_t *sent)
 {
 	size_t done = 0;

@@ -77,14 +77,23 @@ static int send_chunk(int fd, const char *p, size_t len, size_t *sent, uint64_t 
 	return 0;
 }
 
-/* Sends a chunk, giving up with -EAGAIN if the client has not taken it
- * all within SPILL_NS (*sent tells how much it did take).  Returns 0,
+/* Sends a chunk: first what the socket takes at once, then, waiting, the
+ * rest; gives up with -EAGAIN if the client has not taken it all within
+ * SPILL_NS (*sent tells how much it did take).  Returns 0,
  * -EAGAIN or an error of cr_send. */
 static int send_fast(int fd, const char *p, size_t len, size_t *sent)
 {
 	cr_deadline d;
-	ssize_t s = 0;
+	ssize_t s = cr_send_nowait(fd, p, len);
 	*sent = 0;
+	if (s == (ssize_t)len) {
+		*sent = len; /* the common case: the socket had room, no timer armed */
+		return 0;
+	}
+	if (s < 0 && s != -EAGAIN)
+		return (int)s;
+	if (s > 0)
+		*sent = (size_t)s;
 	cr_timeout_enter(&d, SPILL_NS);
 	while (*sent < len && (s = cr_send(fd, p + *sent, len - *sent)) >= 0)
 		*sent += (size_t)s;

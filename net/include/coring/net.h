@@ -107,6 +107,11 @@ ssize_t cr_recv(int fd, void *buf, size_t len);
  * peer gives -EPIPE.  Returns the count sent or -errno. */
 ssize_t cr_send(int fd, const void *buf, size_t len);
 
+/* Sends what the socket takes at once, without waiting for room (one send
+ * with MSG_DONTWAIT through the ring).  Returns the count sent, -EAGAIN if
+ * the socket's buffer is full, or -errno. */
+ssize_t cr_send_nowait(int fd, const void *buf, size_t len);
+
 /* Sends all len bytes, continuing after short sends.  Returns len, or
  * -errno (what was already sent stays sent; *sent, if not NULL, tells how
  * much in every case). */
