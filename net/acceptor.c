@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Multishot accept: a queue of accepted fds, re-arming with backoff after EMFILE/ENFILE, and close. */
+/* Multishot accept: a queue of accepted fds, re-arming with backoff after EMFILE/ENFILE, and close.
+ */
 #include <coring/net.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -10,27 +11,27 @@
 #include "../runtime/ring.h"
 #include "../runtime/worker.h"
 
-#define BACKOFF_MIN_NS 1000000ull     /* first re-arm delay after EMFILE/ENFILE */
-#define BACKOFF_MAX_NS 1000000000ull  /* longest delay */
+#define BACKOFF_MIN_NS 1000000ull    /* first re-arm delay after EMFILE/ENFILE */
+#define BACKOFF_MAX_NS 1000000000ull /* longest delay */
 
 struct cr_acceptor {
-	cr__cqe_handler handler;  /* completions of the multishot accept */
-	cr__worker *w;            /* owning worker */
-	int lfd;                  /* listening socket */
-	unsigned queue_max;       /* accepted fds queued before accepting pauses */
-	int *fds;                 /* FIFO of accepted fds (ring of cap) */
-	unsigned cap, head, len;  /* its capacity, first entry, entries */
-	uint8_t armed;            /* a multishot accept is in the kernel */
-	uint8_t cancelling;       /* an ASYNC_CANCEL for it was sent */
-	uint8_t closing;          /* cr_acceptor_close runs */
-	uint8_t fd_starved;       /* the last accept ended in EMFILE/ENFILE */
-	uint64_t errors;          /* EMFILE/ENFILE seen */
-	int error;                /* a lasting error (bad listening fd, ...), 0 if none */
-	uint64_t backoff_ns;      /* next re-arm delay after running out of fds */
-	cr_callback_id rearm;     /* pending delayed re-arm, 0 if none */
-	cr__wait *waiter;         /* the task in cr_acceptor_next */
-	unsigned users;           /* tasks inside cr_acceptor_next */
-	cr__wait *close_waiter;   /* the task in cr_acceptor_close */
+	cr__cqe_handler handler; /* completions of the multishot accept */
+	cr__worker *w;		 /* owning worker */
+	int lfd;		 /* listening socket */
+	unsigned queue_max;	 /* accepted fds queued before accepting pauses */
+	int *fds;		 /* FIFO of accepted fds (ring of cap) */
+	unsigned cap, head, len; /* its capacity, first entry, entries */
+	uint8_t armed;		 /* a multishot accept is in the kernel */
+	uint8_t cancelling;	 /* an ASYNC_CANCEL for it was sent */
+	uint8_t closing;	 /* cr_acceptor_close runs */
+	uint8_t fd_starved;	 /* the last accept ended in EMFILE/ENFILE */
+	uint64_t errors;	 /* EMFILE/ENFILE seen */
+	int error;		 /* a lasting error (bad listening fd, ...), 0 if none */
+	uint64_t backoff_ns;	 /* next re-arm delay after running out of fds */
+	cr_callback_id rearm;	 /* pending delayed re-arm, 0 if none */
+	cr__wait *waiter;	 /* the task in cr_acceptor_next */
+	unsigned users;		 /* tasks inside cr_acceptor_next */
+	cr__wait *close_waiter;	 /* the task in cr_acceptor_close */
 };
 
 static uint64_t user_data(cr_acceptor *a)
@@ -122,7 +123,7 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 			/* Out of fds: try again later, not in a loop. */
 			a->rearm = cr_call_later(a->backoff_ns, delayed_rearm, a);
 			a->backoff_ns = a->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS
-									  : a->backoff_ns * 2;
+									   : a->backoff_ns * 2;
 			if (!a->rearm)
 				maybe_rearm(a);
 		} else {

@@ -42,7 +42,8 @@ int cr_bufpool_create(cr_bufpool **out, unsigned count, size_t size)
 		return r;
 	}
 	for (unsigned i = 0; i < count; i++)
-		cr__ring_buf_ring_add(p->ring, count, p->base + (size_t)i * size, (unsigned)size, i, i);
+		cr__ring_buf_ring_add(p->ring, count, p->base + (size_t)i * size, (unsigned)size, i,
+				      i);
 	cr__ring_buf_ring_advance(p->ring, count);
 	*out = p;
 	return 0;

@@ -38,8 +38,8 @@ ssize_t cr_recvfrom(int fd, void *buf, size_t len, cr_addr *from)
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	cr_addr tmp;
 	cr_addr *f = from ? from : &tmp;
-	struct msghdr m = {.msg_name = &f->u, .msg_namelen = sizeof(f->u), .msg_iov = &iov,
-			   .msg_iovlen = 1};
+	struct msghdr m = {
+		.msg_name = &f->u, .msg_namelen = sizeof(f->u), .msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t r = msg_io(IORING_OP_RECVMSG, fd, &m);
 	if (r >= 0) {
 		cr__mark_defined(buf, (size_t)r < len ? (size_t)r : len);
@@ -55,7 +55,9 @@ ssize_t cr_sendto(int fd, const void *buf, size_t len, const cr_addr *to)
 	if (!to)
 		return -EINVAL;
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-	struct msghdr m = {.msg_name = (void *)&to->u, .msg_namelen = to->len, .msg_iov = &iov,
+	struct msghdr m = {.msg_name = (void *)&to->u,
+			   .msg_namelen = to->len,
+			   .msg_iov = &iov,
 			   .msg_iovlen = 1};
 	return msg_io(IORING_OP_SENDMSG, fd, &m);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Quiescent-state reclamation: a retired object is freed once every worker has passed its loop top. */
+/* Quiescent-state reclamation: a retired object is freed once every worker has passed its loop top.
+ */
 #include "reclaim.h"
 
 #include "worker.h"

@@ -10,8 +10,8 @@ struct cr__runtime;
 
 /* An object waiting to be freed; embed it in the object. */
 typedef struct cr__retired {
-	struct cr__retired *next;            /* next on the retiring worker's list */
-	uint64_t epoch;                      /* global epoch when it was retired */
+	struct cr__retired *next;		/* next on the retiring worker's list */
+	uint64_t epoch;				/* global epoch when it was retired */
 	void (*free_fn)(struct cr__retired *r); /* frees the object */
 } cr__retired;
 

@@ -33,10 +33,7 @@ static void sleep_abort(cr__wait *w, int reason)
 
 int cr_yield(void)
 {
-	cr__worker *w = cr__self();
-	if (!w || !w->current)
-		return -EPERM;
-	int r = cr__wait_prepare();
+	int r = cr__wait_enter();
 	if (r)
 		return r;
 	cr__yield_shielded();

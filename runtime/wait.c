@@ -24,6 +24,14 @@ int cr__wait_prepare(void)
 	return 0;
 }
 
+int cr__wait_enter(void)
+{
+	cr__worker *w = cr__self();
+	if (!w || !w->current)
+		return -EPERM;
+	return cr__wait_prepare();
+}
+
 void cr__wait_init(cr__wait *w, cr__abort_fn abort)
 {
 	w->task = cr__self()->current;

@@ -33,6 +33,10 @@ typedef struct cr__wait {
  * wait, else -ECANCELED (consuming the request) or -ETIMEDOUT. */
 int cr__wait_prepare(void);
 
+/* The start of every interruptible wait: returns -EPERM outside a task (a
+ * loop callback or another thread), else as cr__wait_prepare. */
+int cr__wait_enter(void);
+
 /* Initialises w for the current task.  abort may be NULL (uninterruptible).
  * Returns nothing. */
 void cr__wait_init(struct cr__wait *w, cr__abort_fn abort);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* asyncio.Condition: wait releases the lock and always re-acquires it; notify wakes in FIFO order. */
+/* asyncio.Condition: wait releases the lock and always re-acquires it; notify wakes in FIFO order.
+ */
 #include <errno.h>
 #include <limits.h>
 
@@ -58,10 +59,9 @@ static int wake(cr_cond *c, int n)
 
 int cr_cond_wait(cr_cond *c)
 {
-	cr__worker *w = cr__self();
-	if (!w || !w->current || !cr_lock_locked(c->lock))
+	if (!cr_lock_locked(c->lock))
 		return -EPERM;
-	int r = cr__wait_prepare();
+	int r = cr__wait_enter();
 	if (r)
 		return r;
 	/* Take the cell before letting the lock go, so that a notify made by

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The wait-queue core: cells taken by fetch-and-add, decided by one CAS each, segments counted and retired. */
+/* The wait-queue core: cells taken by fetch-and-add, decided by one CAS each, segments counted and
+ * retired. */
 #include "cqs.h"
 
 #include <errno.h>
@@ -17,7 +18,8 @@
 #define TOKEN ((uintptr_t)5)
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define CAS(p, e, d) __atomic_compare_exchange_n((p), (e), (d), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+#define CAS(p, e, d)                                                                               \
+	__atomic_compare_exchange_n((p), (e), (d), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
 /* Segments allocated and not yet freed, over all queues (for tests). */
 static int64_t live_segments;

@@ -30,26 +30,26 @@
 
 /* One segment of cells. */
 typedef struct cr__cqs_seg {
-	cr__retired retired;          /* reclamation node (must stay first) */
-	uint64_t id;                  /* segment number: cells id*CELLS .. +CELLS-1 */
-	struct cr__cqs_seg *next;     /* next segment (atomic), NULL at the end */
-	int64_t refs;                 /* atomic: references left (see above) */
+	cr__retired retired;		/* reclamation node (must stay first) */
+	uint64_t id;			/* segment number: cells id*CELLS .. +CELLS-1 */
+	struct cr__cqs_seg *next;	/* next segment (atomic), NULL at the end */
+	int64_t refs;			/* atomic: references left (see above) */
 	uintptr_t cells[CR__CQS_CELLS]; /* atomic: cell states */
 } cr__cqs_seg;
 
 /* A waiter's record: lives on the waiting task's stack. */
 typedef struct cr__cqs_waiter {
-	cr__wait wait;       /* the runtime's wait record (woken once) */
+	cr__wait wait;	     /* the runtime's wait record (woken once) */
 	cr_waitq *bounded_q; /* the queue, if it is only ever woken with resume_before */
 	cr__cqs_seg *seg;    /* segment of the waiter's cell */
-	unsigned slot;       /* index of the cell in seg */
+	unsigned slot;	     /* index of the cell in seg */
 } cr__cqs_waiter;
 
 /* Results of the waker side. */
 enum {
-	CR__CQS_NONE = -1,     /* no cell before the limit: nobody to wake */
-	CR__CQS_SKIPPED = 0,   /* the cell's waiter had been cancelled */
-	CR__CQS_WOKEN = 1,     /* a waiter was woken (or will find a token) */
+	CR__CQS_NONE = -1,   /* no cell before the limit: nobody to wake */
+	CR__CQS_SKIPPED = 0, /* the cell's waiter had been cancelled */
+	CR__CQS_WOKEN = 1,   /* a waiter was woken (or will find a token) */
 };
 
 /* Initialises an empty queue.  Does not allocate.  Returns nothing. */

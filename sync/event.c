@@ -47,10 +47,7 @@ int cr_event_wait(cr_event *e)
 {
 	if (__atomic_load_n(&e->flag, __ATOMIC_ACQUIRE))
 		return 0;
-	cr__worker *w = cr__self();
-	if (!w || !w->current)
-		return -EPERM;
-	int r = cr__wait_prepare();
+	int r = cr__wait_enter();
 	if (r)
 		return r;
 	cr__cqs_waiter wt;

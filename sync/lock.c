@@ -27,8 +27,7 @@ int cr_lock_destroy(cr_lock *l)
 
 static inline int cas(int64_t *state, int64_t from, int64_t to)
 {
-	return __atomic_compare_exchange_n(state, &from, to, 0, __ATOMIC_ACQ_REL,
-					   __ATOMIC_RELAXED);
+	return __atomic_compare_exchange_n(state, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 int cr_lock_acquire(cr_lock *l)

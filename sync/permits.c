@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Permit counting with direct hand-off to the first waiter, and the woken-then-cancelled pass-on. */
+/* Permit counting with direct hand-off to the first waiter, and the woken-then-cancelled pass-on.
+ */
 #include "permits.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A permit counter on a wait queue: the one algorithm behind Lock, Semaphore and BoundedSemaphore. */
+/* A permit counter on a wait queue: the one algorithm behind Lock, Semaphore and BoundedSemaphore.
+ */
 #ifndef CORING_SYNC_PERMITS_H
 #define CORING_SYNC_PERMITS_H
 

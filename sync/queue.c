@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* asyncio.Queue, LifoQueue and PriorityQueue: items under a short spinlock, waiters on wait queues. */
+/* asyncio.Queue, LifoQueue and PriorityQueue: items under a short spinlock, waiters on wait queues.
+ */
 #include <errno.h>
 #include <sched.h>
 
@@ -37,8 +38,7 @@ static void spin_unlock(uint32_t *s)
 	__atomic_store_n(s, 0, __ATOMIC_RELEASE);
 }
 
-static int init(cr_queue *q, int kind, size_t item_size, long maxsize, cr_compare_fn cmp,
-		void *ctx)
+static int init(cr_queue *q, int kind, size_t item_size, long maxsize, cr_compare_fn cmp, void *ctx)
 {
 	if (!q || item_size == 0 || (kind == CR_QUEUE_PRIORITY && !cmp))
 		return -EINVAL;
@@ -146,12 +146,7 @@ static cr__wait *get_locked(cr_queue *q, void *out)
  * woken (re-check the queue), or an error. */
 static int wait_turn(cr_queue *q, cr_waitq *ws, int (*still_blocked)(const cr_queue *))
 {
-	cr__worker *w = cr__self();
-	if (!w || !w->current) {
-		spin_unlock(&q->spin);
-		return -EPERM;
-	}
-	int r = cr__wait_prepare();
+	int r = cr__wait_enter();
 	if (r) {
 		spin_unlock(&q->spin);
 		return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* coring net: addresses, TCP / UDP / Unix sockets on the ring, provided-buffer receive, multishot accept. */
+/* coring net: addresses, TCP / UDP / Unix sockets on the ring, provided-buffer receive, multishot
+ * accept. */
 #ifndef CORING_NET_H
 #define CORING_NET_H
 
@@ -30,13 +31,13 @@ extern "C" {
 /* An IPv4, IPv6 or Unix socket address. */
 typedef struct cr_addr {
 	union {
-		struct sockaddr sa;           /* generic view (sa_family) */
-		struct sockaddr_in in;        /* AF_INET */
-		struct sockaddr_in6 in6;      /* AF_INET6 */
-		struct sockaddr_un un;        /* AF_UNIX */
-		struct sockaddr_storage ss;   /* room for any of them */
-	} u;                                  /* the address */
-	socklen_t len;                        /* bytes of u in use */
+		struct sockaddr sa;	    /* generic view (sa_family) */
+		struct sockaddr_in in;	    /* AF_INET */
+		struct sockaddr_in6 in6;    /* AF_INET6 */
+		struct sockaddr_un un;	    /* AF_UNIX */
+		struct sockaddr_storage ss; /* room for any of them */
+	} u;				    /* the address */
+	socklen_t len;			    /* bytes of u in use */
 } cr_addr;
 
 /* Longest text cr_addr_format writes, including the terminating NUL. */
@@ -80,9 +81,9 @@ int cr_socket_addr(int fd, int peer, cr_addr *out);
 
 /* Options of cr_listen / cr_udp_bind; NULL means defaults. */
 typedef struct cr_listen_opts {
-	int backlog;    /* listen backlog; 0 = SOMAXCONN */
-	int reuseport;  /* 1 = SO_REUSEPORT (one listener per worker on one port) */
-	int v6only;     /* 1 = IPV6_V6ONLY on an IPv6 socket */
+	int backlog;   /* listen backlog; 0 = SOMAXCONN */
+	int reuseport; /* 1 = SO_REUSEPORT (one listener per worker on one port) */
+	int v6only;    /* 1 = IPV6_V6ONLY on an IPv6 socket */
 } cr_listen_opts;
 
 /* Creates a listening stream socket (TCP with SO_REUSEADDR, or Unix) on a.
@@ -178,9 +179,9 @@ typedef struct cr_receiver cr_receiver;
 
 /* A piece of received data in a pool buffer. */
 typedef struct cr_chunk {
-	void *data;    /* the bytes (inside a pool buffer) */
-	size_t len;    /* how many */
-	unsigned bid;  /* private: buffer id, for cr_chunk_release */
+	void *data;   /* the bytes (inside a pool buffer) */
+	size_t len;   /* how many */
+	unsigned bid; /* private: buffer id, for cr_chunk_release */
 } cr_chunk;
 
 /* Creates a pool of count buffers (a power of two, 1..32768) of size bytes

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* coring sync: asyncio's Lock, Event, Condition, Semaphore, Barrier and Queues for tasks on any worker. */
+/* coring sync: asyncio's Lock, Event, Condition, Semaphore, Barrier and Queues for tasks on any
+ * worker. */
 #ifndef CORING_SYNC_H
 #define CORING_SYNC_H
 
@@ -48,11 +49,11 @@ extern "C" {
 /* The wait-queue core every primitive uses (CQS-style cells in segments).
  * Private: use the primitives. */
 typedef struct cr_waitq {
-	uint64_t enq;  /* private: next cell a waiter takes */
-	uint64_t deq;  /* private: next cell a waker takes */
-	void *head;    /* private: segment of the waker side */
-	void *tail;    /* private: segment of the waiter side */
-	void *first;   /* private: the first segment ever made */
+	uint64_t enq; /* private: next cell a waiter takes */
+	uint64_t deq; /* private: next cell a waker takes */
+	void *head;   /* private: segment of the waker side */
+	void *tail;   /* private: segment of the waiter side */
+	void *first;  /* private: the first segment ever made */
 } cr_waitq;
 
 /* ---- Lock (asyncio.Lock) ---------------------------------------------------- */
@@ -60,8 +61,8 @@ typedef struct cr_waitq {
 /* A mutual-exclusion lock for tasks; not owned (any task or callback may
  * release it, as in asyncio). */
 typedef struct cr_lock {
-	int64_t state;     /* private: permits minus waiters, and hand-offs in flight */
-	cr_waitq waiters;  /* private: tasks waiting to acquire */
+	int64_t state;	  /* private: permits minus waiters, and hand-offs in flight */
+	cr_waitq waiters; /* private: tasks waiting to acquire */
 } cr_lock;
 
 /* Initialises an unlocked lock.  Does not allocate.  Returns nothing. */
@@ -101,9 +102,9 @@ int cr_with_lock(cr_lock *l, cr_locked_fn fn, void *arg);
 /* A counting semaphore; bounded ones refuse to be released above their
  * initial value. */
 typedef struct cr_sem {
-	int64_t state;     /* private: value minus waiters, and hand-offs in flight */
-	int64_t bound;     /* private: initial value if bounded, else INT64_MAX */
-	cr_waitq waiters;  /* private: tasks waiting to acquire */
+	int64_t state;	  /* private: value minus waiters, and hand-offs in flight */
+	int64_t bound;	  /* private: initial value if bounded, else INT64_MAX */
+	cr_waitq waiters; /* private: tasks waiting to acquire */
 } cr_sem;
 
 /* Largest value of a semaphore. */
@@ -149,8 +150,8 @@ int cr_with_sem(cr_sem *s, cr_locked_fn fn, void *arg);
 
 /* A flag tasks can wait for. */
 typedef struct cr_event {
-	uint32_t flag;     /* private: 1 while set */
-	cr_waitq waiters;  /* private: tasks waiting for the flag */
+	uint32_t flag;	  /* private: 1 while set */
+	cr_waitq waiters; /* private: tasks waiting for the flag */
 } cr_event;
 
 /* Initialises a cleared event.  Does not allocate.  Returns nothing. */
@@ -177,9 +178,9 @@ int cr_event_wait(cr_event *e);
 
 /* A condition variable bound to a lock (its own or a given one). */
 typedef struct cr_cond {
-	cr_lock own;       /* private: the lock used when none was given */
-	cr_lock *lock;     /* private: the lock in use */
-	cr_waitq waiters;  /* private: tasks waiting to be notified */
+	cr_lock own;	  /* private: the lock used when none was given */
+	cr_lock *lock;	  /* private: the lock in use */
+	cr_waitq waiters; /* private: tasks waiting to be notified */
 } cr_cond;
 
 /* Initialises a condition on lock, or on a lock of its own if lock is NULL.
@@ -232,10 +233,10 @@ int cr_cond_notify_all(cr_cond *c);
 
 /* A cyclic barrier for a fixed number of parties. */
 typedef struct cr_barrier {
-	cr_cond cond;      /* private: guards the fields below, wakes on changes */
-	unsigned parties;  /* private: tasks that must arrive to release the barrier */
-	unsigned count;    /* private: tasks inside wait */
-	int state;         /* private: filling, draining, resetting or broken */
+	cr_cond cond;	  /* private: guards the fields below, wakes on changes */
+	unsigned parties; /* private: tasks that must arrive to release the barrier */
+	unsigned count;	  /* private: tasks inside wait */
+	int state;	  /* private: filling, draining, resetting or broken */
 } cr_barrier;
 
 /* Initialises a barrier for parties tasks.  Returns 0 or -EINVAL (0 parties). */
@@ -281,21 +282,21 @@ enum cr_queue_kind {
 
 /* A queue of fixed-size items copied in and out by value. */
 typedef struct cr_queue {
-	uint32_t spin;          /* private: guards the fields below (never held across a wait) */
-	int kind;               /* private: enum cr_queue_kind */
-	size_t item_size;       /* private: bytes per item */
-	long maxsize;           /* private: capacity, <= 0 = unbounded */
-	unsigned char *buf;     /* private: item storage (ring or heap), grown on demand */
-	size_t cap;             /* private: items buf holds */
-	size_t head;            /* private: index of the oldest item (FIFO ring) */
-	size_t len;             /* private: items in the queue */
-	cr_compare_fn cmp;      /* private: priority order */
-	void *cmp_ctx;          /* private: its context */
-	uint64_t unfinished;    /* private: items put and not yet task_done */
-	int shut;               /* private: 1 after shutdown */
-	cr_waitq getters;       /* private: tasks waiting for an item */
-	cr_waitq putters;       /* private: tasks waiting for room */
-	cr_event finished;      /* private: set when unfinished reaches 0 (join) */
+	uint32_t spin;	     /* private: guards the fields below (never held across a wait) */
+	int kind;	     /* private: enum cr_queue_kind */
+	size_t item_size;    /* private: bytes per item */
+	long maxsize;	     /* private: capacity, <= 0 = unbounded */
+	unsigned char *buf;  /* private: item storage (ring or heap), grown on demand */
+	size_t cap;	     /* private: items buf holds */
+	size_t head;	     /* private: index of the oldest item (FIFO ring) */
+	size_t len;	     /* private: items in the queue */
+	cr_compare_fn cmp;   /* private: priority order */
+	void *cmp_ctx;	     /* private: its context */
+	uint64_t unfinished; /* private: items put and not yet task_done */
+	int shut;	     /* private: 1 after shutdown */
+	cr_waitq getters;    /* private: tasks waiting for an item */
+	cr_waitq putters;    /* private: tasks waiting for room */
+	cr_event finished;   /* private: set when unfinished reaches 0 (join) */
 } cr_queue;
 
 /* Initialises a FIFO queue of items of item_size bytes holding at most
