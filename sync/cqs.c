@@ -251,15 +251,6 @@ int cr__cqs_resume_before(cr_waitq *q, uint64_t limit)
 	return resume_before(q, limit, NULL);
 }
 
-int cr__cqs_resume_one_before(cr_waitq *q, uint64_t limit)
-{
-	for (;;) {
-		int r = resume_before(q, limit, NULL);
-		if (r != CR__CQS_SKIPPED)
-			return r == CR__CQS_WOKEN;
-	}
-}
-
 int cr__cqs_claim_before(cr_waitq *q, uint64_t limit, cr__wait **out)
 {
 	*out = NULL;

@@ -117,9 +117,6 @@ static inline uint64_t cr__cqs_enq_snapshot(cr_waitq *q)
 	return __atomic_load_n(&q->enq, __ATOMIC_SEQ_CST);
 }
 
-/* Wakes the first waiter (skipping cancelled ones) among the cells before
- * limit.  Returns 1 if one was woken, 0 if none was left. */
-int cr__cqs_resume_one_before(cr_waitq *q, uint64_t limit);
 
 /* Returns the number of segments allocated and not yet freed, over all
  * queues of the process (retired ones count until freed).  For tests. */

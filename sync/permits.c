@@ -44,9 +44,7 @@ int cr__permits_acquire(int64_t *state, int64_t bound, cr_waitq *q, int interrup
 		if (r)
 			return r;
 	}
-	int64_t s = __atomic_load_n(state, __ATOMIC_RELAXED);
-	while (!cas(state, &s, s - 1))
-		;
+	int64_t s = __atomic_fetch_sub(state, 1, __ATOMIC_SEQ_CST);
 	if (cr__permits_count(s) > 0) {
 		/* A free permit, but woken waiters have not run yet: let them
 		 * go first, as they would in asyncio. */
