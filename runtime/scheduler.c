@@ -9,12 +9,6 @@
 
 _Thread_local cr__worker *cr__tls_worker;
 
-void cr__sched_ready(cr__worker *w, cr_task *t)
-{
-	t->state = CR__TASK_READY;
-	cr__runq_push(&w->ready, &t->run);
-}
-
 /* Bottom of t's stack region (above the guard page). */
 static void *stack_lo(const cr__worker *w, const cr_task *t)
 {
@@ -35,6 +29,25 @@ static void enter_task(cr__worker *w, cr_task *t)
 	w->stats.switches++;
 }
 
+/* Finishes what a task that ended left behind once nothing runs on its stack
+ * any more: ASan's view of the stack, and the reaping of a detached task.
+ * Returns nothing. */
+static inline void finish_exit(cr__worker *w)
+{
+	cr_task *e = w->exiting;
+	if (e) {
+		w->exiting = NULL;
+		cr__asan_unpoison(stack_lo(w, e), stack_len(w, e));
+		if (e->detached)
+			cr__task_reap(e);
+	}
+}
+
+void cr__sched_after_switch(cr__worker *w)
+{
+	finish_exit(w);
+}
+
 /* Runs t until control comes back to the scheduler (from t or from a task
  * that t, or a task after it, switched to directly), then finishes what the
  * last one left: its canary check, and the reaping of a task that ended. */
@@ -47,15 +60,9 @@ static void resume_task(cr__worker *w, cr_task *t)
 	cr__asan_finish(w->sched_fake_stack, NULL, NULL);
 	cr_task *last = w->current;
 	w->current = NULL;
-	if (w->stacks.guard_mode != CR__GUARD_MADVISE)
+	if (w->stacks.guard_mode != CR__GUARD_MADVISE && last)
 		cr__overflow_check_canary(w, last);
-	cr_task *e = w->exiting;
-	if (e) {
-		w->exiting = NULL;
-		cr__asan_unpoison(stack_lo(w, e), stack_len(w, e));
-		if (e->detached)
-			cr__task_reap(e);
-	}
+	finish_exit(w);
 }
 
 /* Returns 1 if a pass of the loop between two batches would do nothing but
@@ -106,14 +113,28 @@ void cr__sched_suspend(cr__worker *w, cr_task *t)
 	}
 	cr__ctx_switch(&t->ctx, next ? &next->ctx : &w->sched_ctx);
 	cr__asan_finish(t->asan_fake_stack, NULL, NULL);
+	finish_exit(w); /* the task before may have ended (cr__sched_exit) */
 }
 
 _Noreturn void cr__sched_exit(cr__worker *w, cr_task *t)
 {
-	w->exiting = t;
-	cr__asan_start(NULL, w->sched_stack_lo, w->sched_stack_size);
-	cr__tsan_switch(w->sched_fiber);
-	cr__ctx_switch(&t->ctx, &w->sched_ctx);
+	if (w->stacks.guard_mode != CR__GUARD_MADVISE)
+		cr__overflow_check_canary(w, t);
+	w->exiting = t; /* reaped by whoever runs next, off t's stack */
+	cr_task *next = next_in_batch(w);
+	if (next) {
+		/* Straight to the next task, which finishes t's exit (see
+		 * cr__sched_after_switch): no pass through the scheduler. */
+		enter_task(w, next);
+		cr__asan_start(NULL, stack_lo(w, next), stack_len(w, next));
+		cr__tsan_switch(next->tsan_fiber);
+		cr__ctx_switch(&t->ctx, &next->ctx);
+	} else {
+		w->current = NULL; /* the scheduler has no last task to check */
+		cr__asan_start(NULL, w->sched_stack_lo, w->sched_stack_size);
+		cr__tsan_switch(w->sched_fiber);
+		cr__ctx_switch(&t->ctx, &w->sched_ctx);
+	}
 	__builtin_trap();
 }
 

@@ -33,10 +33,19 @@ static void sleep_abort(cr__wait *w, int reason)
 
 int cr_yield(void)
 {
-	int r = cr__wait_enter();
-	if (r)
-		return r;
-	cr__yield_shielded();
+	cr__worker *w = cr__self();
+	cr_task *t = w ? w->current : NULL;
+	if (!t)
+		return -EPERM;
+	if (t->cancel_pending || t->deadline) {
+		int r = cr__wait_prepare();
+		if (r)
+			return r;
+	}
+	/* No wait record: a READY task is not parked, so a cancellation meanwhile
+	 * only marks it and the next wait reports it. */
+	cr__sched_ready(w, t);
+	cr__sched_suspend(w, t);
 	return 0;
 }
 

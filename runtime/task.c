@@ -53,10 +53,23 @@ static void begin_shutdown(cr__worker *w)
 	}
 }
 
-/* Counts t out of the running tasks; the last one out during shutdown wakes
- * every worker so that they notice. */
+/* Counts a new task in.  Only a worker's first live task touches the shared
+ * counter, so spawning next to a live task costs no atomic operation.  A
+ * task spawned for another worker is counted in there before the spawning
+ * task hears back, so the count cannot pass through 0 meanwhile.  Returns
+ * nothing. */
+static void count_in(cr__worker *w)
+{
+	if (w->live++ == 0)
+		atomic_fetch_add_explicit(&w->rt->running, 1, memory_order_seq_cst);
+}
+
+/* Counts an ended task out; the last one out during shutdown wakes every
+ * worker so that they notice. */
 static void count_out(cr__worker *w)
 {
+	if (--w->live > 0)
+		return;
 	cr__runtime *rt = w->rt;
 	uint64_t left = atomic_fetch_sub_explicit(&rt->running, 1, memory_order_seq_cst) - 1;
 	if (left == 0 && atomic_load_explicit(&rt->stopping, memory_order_seq_cst))
@@ -70,6 +83,7 @@ static void task_entry(void *arg)
 	cr_task *t = arg;
 	cr__worker *w = t->worker;
 	cr__asan_finish(NULL, NULL, NULL); /* first run: nothing to restore */
+	cr__sched_after_switch(w);
 	t->result = t->fn(t->arg);
 	t->state = CR__TASK_DONE;
 	t->deadline = NULL;
@@ -139,7 +153,7 @@ int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
 	t->cancel_msg.kind = CR__MSG_CANCEL;
 	t->release_msg.kind = CR__MSG_RELEASE;
 	all_link(w, t);
-	atomic_fetch_add_explicit(&w->rt->running, 1, memory_order_relaxed);
+	count_in(w);
 	w->stats.tasks_alive++;
 	w->stats.tasks_spawned++;
 	cr__sched_ready(w, t);

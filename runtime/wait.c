@@ -65,7 +65,8 @@ int cr__wait_park(cr__wait *w)
 	}
 	cr__sched_suspend(wk, t);
 	t->wait = NULL;
-	cr__timer_heap_remove(&wk->timers, &w->deadline);
+	if (cr__timer_armed(&w->deadline))
+		cr__timer_heap_remove(&wk->timers, &w->deadline);
 	int res = w->res;
 	if (w->abort_reason) {
 		if (w->io && (res == -ECANCELED || res == -EINTR))
@@ -97,10 +98,10 @@ void cr__wake(cr__wait *w, int res)
 
 void cr__yield_shielded(void)
 {
-	cr__wait wait;
-	cr__wait_init(&wait, NULL);
-	cr__wake(&wait, 0);
-	cr__wait_park(&wait);
+	cr__worker *w = cr__self();
+	cr_task *t = w->current;
+	cr__sched_ready(w, t);
+	cr__sched_suspend(w, t);
 }
 
 void cr__wait_abort(cr__wait *w, int reason)

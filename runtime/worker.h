@@ -32,7 +32,7 @@ typedef struct cr__runtime {
 	_Atomic unsigned next_any;    /* round-robin cursor for CR_ON_ANY */
 	_Atomic int stopping;         /* 1 once the main task ended */
 	int spin_ok;                  /* 1: several workers, each with a CPU of its own */
-	_Atomic uint64_t running;     /* tasks not yet ended, over all workers */
+	_Atomic uint64_t running;     /* workers with tasks not yet ended (see live) */
 	struct cr__offload *offload;  /* blocking-call pool */
 	sigset_t saved_mask;          /* signal mask of cr_run's caller, restored at exit */
 	_Atomic uint64_t epoch;       /* reclamation epoch, bumped by every retire (reclaim.c) */
@@ -64,6 +64,8 @@ typedef struct cr__worker {
 	cr__ctx sched_ctx;           /* the scheduler's context (thread's own stack) */
 	cr_task *current;            /* running task, NULL in the scheduler */
 	cr_task *exiting;            /* finished task to reap once switched away */
+	uint64_t live;               /* its tasks not yet ended; while above 0 it
+				      * counts once in rt->running */
 	cr__timer_heap timers;       /* sleeps, call_later, deadlines */
 	cr__stack_pool stacks;       /* stack slots */
 	cr__callbacks callbacks;     /* call_soon / call_later records */
@@ -94,13 +96,22 @@ extern _Thread_local cr__worker *cr__tls_worker;
 static inline cr__worker *cr__self(void) { return cr__tls_worker; }
 
 /* Makes t ready (appends it to the run queue).  Returns nothing. */
-void cr__sched_ready(cr__worker *w, cr_task *t);
+static inline void cr__sched_ready(cr__worker *w, cr_task *t)
+{
+	t->state = CR__TASK_READY;
+	cr__runq_push(&w->ready, &t->run);
+}
 
 /* Switches from the current task to the scheduler; returns when resumed.
  * The caller sets the task's state first.  Returns nothing. */
 void cr__sched_suspend(cr__worker *w, cr_task *t);
 
-/* Switches away from a finished task for the last time.  Never returns. */
+/* Called first by a task that starts running: finishes the exit of the task
+ * that switched to it, if that one ended.  Returns nothing. */
+void cr__sched_after_switch(cr__worker *w);
+
+/* Switches away from a finished task for the last time, to the next ready
+ * task of the batch or to the scheduler.  Never returns. */
 _Noreturn void cr__sched_exit(cr__worker *w, cr_task *t);
 
 /* Runs the loop until the runtime stops (main task ended, no task running
