@@ -20,34 +20,23 @@ int cr_lock_destroy(cr_lock *l)
 	return 0;
 }
 
-/* The uncontended cases, tried first with the expected word (a CAS that
- * does not need a load before it): free -> held, and held -> free. */
-#define FREE cr__permits_state(1)
-#define HELD cr__permits_state(0)
+_Static_assert(CR__LOCK_FREE == 1 + CR__PERMITS_BIAS, "free lock word: one permit");
+_Static_assert(CR__LOCK_HELD == CR__PERMITS_BIAS, "held lock word: no permit");
 
-static inline int cas(int64_t *state, int64_t from, int64_t to)
+int cr__lock_acquire_slow(cr_lock *l)
 {
-	return __atomic_compare_exchange_n(state, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-}
-
-int cr_lock_acquire(cr_lock *l)
-{
-	if (cas(&l->state, FREE, HELD))
-		return 0;
 	return cr__permits_acquire(&l->state, 1, &l->waiters, 1);
 }
 
 int cr_lock_try_acquire(cr_lock *l)
 {
-	if (cas(&l->state, FREE, HELD))
+	if (cr__lock_cas(l, CR__LOCK_FREE, CR__LOCK_HELD))
 		return 0;
 	return cr__permits_try(&l->state);
 }
 
-int cr_lock_release(cr_lock *l)
+int cr__lock_release_slow(cr_lock *l)
 {
-	if (cas(&l->state, HELD, FREE))
-		return 0; /* held, nobody waiting */
 	/* Handed to a woken waiter that has not run yet, the lock is not held
 	 * by anyone who could release it (asyncio: "Lock is not acquired"). */
 	if (!cr_lock_locked(l))

@@ -73,16 +73,40 @@ void cr_lock_init(cr_lock *l);
  * (nothing is freed). */
 int cr_lock_destroy(cr_lock *l);
 
+/* Private: the state word of a free lock, and of a lock held with nobody
+ * waiting (sync/permits.h: one permit or none, plus the bias 2^31). */
+#define CR__LOCK_FREE ((int64_t)1 + ((int64_t)1 << 31))
+#define CR__LOCK_HELD ((int64_t)1 << 31)
+
+/* Private: what cr_lock_acquire and cr_lock_release do when their one CAS
+ * fails.  Return as those do. */
+int cr__lock_acquire_slow(cr_lock *l);
+int cr__lock_release_slow(cr_lock *l);
+
+/* Private: one CAS of l's state from `from` to `to`.  Returns 1 if it took. */
+static inline int cr__lock_cas(cr_lock *l, int64_t from, int64_t to)
+{
+	return __atomic_compare_exchange_n(&l->state, &from, to, 0, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
+
 /* Acquires l, waiting in FIFO order behind earlier waiters.  Returns 0,
- * -ECANCELED, -ETIMEDOUT, -EPERM outside a task when it would have to wait. */
-int cr_lock_acquire(cr_lock *l);
+ * -ECANCELED, -ETIMEDOUT, -EPERM outside a task when it would have to wait.
+ * Inline: the uncontended case is one CAS in the caller. */
+static inline int cr_lock_acquire(cr_lock *l)
+{
+	return cr__lock_cas(l, CR__LOCK_FREE, CR__LOCK_HELD) ? 0 : cr__lock_acquire_slow(l);
+}
 
 /* Acquires l only if that needs no waiting.  Returns 0 or -EAGAIN. */
 int cr_lock_try_acquire(cr_lock *l);
 
 /* Releases l, handing it to the first waiter if there is one.  Returns 0 or
- * -EPERM if l is not locked. */
-int cr_lock_release(cr_lock *l);
+ * -EPERM if l is not locked.  Inline: with nobody waiting it is one CAS. */
+static inline int cr_lock_release(cr_lock *l)
+{
+	return cr__lock_cas(l, CR__LOCK_HELD, CR__LOCK_FREE) ? 0 : cr__lock_release_slow(l);
+}
 
 /* Returns 1 if l is held, 0 if it is free or being handed to a woken waiter
  * that has not run yet (asyncio's locked(): a release then returns -EPERM,
