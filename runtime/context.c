@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* Builds the initial frame of a fresh coroutine context for the switch in switch_<arch>.S. */
+/* Builds the initial frame of a fresh coroutine context for the switch in switch_<arch>.S;
+ * the public raw-context API (coring/context.h) on top of it. */
 #include "context.h"
 
+#include <coring/context.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+
+/* cr_context_switch is cr__ctx_switch's code, or on x86-64 its twin with the same frame:
+ * the two context types must have one layout. */
+_Static_assert(sizeof(cr_context) == sizeof(cr__ctx), "cr_context and cr__ctx differ in size");
+_Static_assert(_Alignof(cr_context) == _Alignof(cr__ctx),
+	       "cr_context and cr__ctx differ in alignment");
+_Static_assert(offsetof(cr_context, sp) == offsetof(cr__ctx, sp),
+	       "cr_context.sp and cr__ctx.sp are at different offsets");
 
 void cr__ctx_trampoline(void);
 
@@ -29,4 +41,15 @@ void cr__ctx_make(cr__ctx *ctx, void *stack_top, cr__ctx_entry entry, void *arg)
 #error "coring: no context switch for this architecture"
 #endif
 	ctx->sp = sp;
+}
+
+int cr_context_make(cr_context *ctx, void *stack, size_t size, cr_context_fn fn, void *arg)
+{
+	if (!ctx || !stack || !fn || size < CR_CONTEXT_MIN_STACK_SIZE ||
+	    (uintptr_t)stack + size < (uintptr_t)stack)
+		return -EINVAL;
+	cr__ctx c;
+	cr__ctx_make(&c, (char *)stack + size, fn, arg);
+	ctx->sp = c.sp;
+	return 0;
 }

@@ -10,8 +10,15 @@
 	.globl	cr__ctx_switch
 	.hidden	cr__ctx_switch
 	.type	cr__ctx_switch, %function
+/* The public name of the same code (coring/context.h), exported.  Unlike on x86-64 it
+ * has no twin that leaves through an indirect branch: a br to the return site would fault
+ * where BTI is enforced (the instruction after a bl is no landing pad); ret does not. */
+	.globl	cr_context_switch
+	.type	cr_context_switch, %function
 	.p2align 4
-/* void cr__ctx_switch(cr__ctx *from, cr__ctx *to) */
+/* void cr__ctx_switch(cr__ctx *from, cr__ctx *to)
+ * void cr_context_switch(cr_context *from, cr_context *to) */
+cr_context_switch:
 cr__ctx_switch:
 	.cfi_startproc
 	sub	sp, sp, #176
@@ -50,6 +57,7 @@ cr__ctx_switch:
 	ret
 	.cfi_endproc
 	.size	cr__ctx_switch, .-cr__ctx_switch
+	.size	cr_context_switch, .-cr_context_switch
 
 	.globl	cr__ctx_trampoline
 	.hidden	cr__ctx_trampoline

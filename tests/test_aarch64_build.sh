@@ -230,7 +230,7 @@ int main(void)
 EOF
 
 echo "== linking a static AArch64 program (context.c + switch_aarch64.S + register probe)"
-"$xcc" -std=c11 -D_GNU_SOURCE -O2 -static -I"$src/runtime" "$tmp/prog.c" "$tmp/probe.S" \
+"$xcc" -std=c11 -D_GNU_SOURCE -O2 -static -I"$src/runtime" -I"$src/runtime/include" "$tmp/prog.c" "$tmp/probe.S" \
 	"$src/runtime/context.c" "$src/runtime/switch_aarch64.S" -o "$tmp/prog" >"$tmp/link.log" 2>&1 ||
 	{ cat "$tmp/link.log"; fail "linking the AArch64 switch program failed"; }
 is_aarch64_elf "$tmp/prog" "EXEC|DYN"
