@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Runtime-core rows of coring-bench: yield, spawn+join, cr_nop, sleep(0), timer arm+cancel.
+// Runtime-core rows of coring-bench: yield, spawn+join, cr_nop, sleep(0), timer arm+cancel, and
+// the raw context switch.
 #include "micro.h"
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 
 namespace
 {
@@ -44,6 +46,45 @@ int yield_body(benchmark::State &state)
 	if (r == 0 && e == 0)
 		micro::per_iteration(state, "switches_per_op", a.switches, b.switches);
 	return micro::first_error(r, e);
+}
+
+// Two peer tasks run the same yield loop (the same code yields on both sides, as in
+// boost.context's row, where both sides sit in one loop each); this task only starts them
+// and joins.  The peers stop after the row's iteration count, split between them, so the
+// time is ns per yield.  Beside coring/yield it shows what the return into a different
+// caller after each switch costs (one mispredicted return per switch).
+struct SymmetricYield {
+	benchmark::IterationCount rounds; // yields each peer makes
+};
+
+int symmetric_peer(void *arg)
+{
+	auto *p = static_cast<SymmetricYield *>(arg);
+	for (benchmark::IterationCount i = 0; i < p->rounds; i++) {
+		int r = cr_yield();
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int yield_symmetric_body(benchmark::State &state)
+{
+	int r = 0;
+	while (r == 0 && state.KeepRunningBatch(state.max_iterations)) {
+		SymmetricYield p{state.max_iterations / 2};
+		cr_task *a, *b;
+		r = micro::spawn_peer(&a, symmetric_peer, &p, -1);
+		if (r < 0)
+			break;
+		r = micro::spawn_peer(&b, symmetric_peer, &p, -1);
+		if (r < 0) {
+			micro::finish_peer(a, r);
+			break;
+		}
+		r = micro::first_error(micro::finish_peer(a, 0), micro::finish_peer(b, 0));
+	}
+	return r;
 }
 
 // ---- spawn + join ---------------------------------------------------------------------------
@@ -169,14 +210,52 @@ int timer_cancel_body(benchmark::State &state)
 	return r;
 }
 
+// ---- raw context switch (coring/context.h), no cr_run --------------------------------------
+
+constexpr size_t RAW_STACK_SIZE = 64 * 1024;
+
+// The two contexts of coring/context_switch.
+struct RawPair {
+	cr_context main;
+	cr_context peer;
+};
+
+// The peer context: switches straight back, forever (abandoned at the end, never returns).
+void raw_peer_loop(void *arg)
+{
+	auto *p = static_cast<RawPair *>(arg);
+	for (;;)
+		cr_context_switch(&p->peer, &p->main);
+}
+
+// Each batch of 2 iterations is one cr_context_switch to the peer and one back: ns per switch,
+// as baseline/boost_fiber_switch.  Runs on Google Benchmark's thread, outside any cr_run.
+void context_switch_row(benchmark::State &state)
+{
+	RawPair p{};
+	void *stack = std::malloc(RAW_STACK_SIZE);
+	int r = stack ? cr_context_make(&p.peer, stack, RAW_STACK_SIZE, raw_peer_loop, &p)
+		      : -ENOMEM;
+	if (r < 0) {
+		std::free(stack);
+		micro::fail(state, "cr_context_make", r);
+		return;
+	}
+	while (state.KeepRunningBatch(2))
+		cr_context_switch(&p.main, &p.peer);
+	std::free(stack);
+}
+
 } // namespace
 
 void micro_register_runtime()
 {
 	micro::add_coring("coring/yield", 1, yield_body);
+	micro::add_coring("coring/yield_symmetric", 1, yield_symmetric_body);
 	micro::add_coring("coring/spawn_join", 1, spawn_join_body);
 	micro::add_coring("coring/nop", 1, nop_body);
 	micro::add_coring("coring/nop64", 1, nop64_body);
 	micro::add_coring("coring/sleep0", 1, sleep0_body);
 	micro::add_coring("coring/timer_arm_cancel", 1, timer_cancel_body);
+	benchmark::RegisterBenchmark("coring/context_switch", context_switch_row);
 }

@@ -48,6 +48,12 @@ CORING_ALIASES = {
     "xworker_queue": "xw_queue_throughput",
 }
 
+# Rows of coring-bench that have no peer outside C but are targets against the boost.context
+# fiber switch measured in the same binary and run: op -> full row name.
+SWITCH_ROWS = {"context_switch": "coring/context_switch",
+               "yield_symmetric": "coring/yield_symmetric",
+               "boost_fiber_switch": "baseline/boost_fiber_switch"}
+
 # Go operations that need GOMAXPROCS >= 2: their Go (1) cell is "n/a", not missing.
 GO_NEEDS_2 = {"xw_wake", "xw_queue_throughput"}
 
@@ -106,12 +112,13 @@ def find_coring_bench(args):
 def coring_results(doc):
     """Reduces Google Benchmark's JSON to {op: entry}: per coring/<op> row, the repetition
     with the lowest real time (the median aggregate if there are only aggregates)."""
-    names = {r[1]: r[1] for r in ROWS if r[1]}
-    names.update(CORING_ALIASES)
+    names = {f"coring/{r[1]}": r[1] for r in ROWS if r[1]}
+    names.update({f"coring/{alias}": op for alias, op in CORING_ALIASES.items()})
+    names.update({full: op for op, full in SWITCH_ROWS.items()})
     best, aggregates = {}, {}
     for b in doc.get("benchmarks", []):
         name = b.get("run_name") or b.get("name", "")
-        m = re.match(r"coring/([A-Za-z0-9_]+)(/|$)", name)
+        m = re.match(r"((coring|baseline)/[A-Za-z0-9_]+)(/|$)", name)
         op = names.get(m.group(1)) if m else None
         if op is None or b.get("error_occurred"):
             continue
@@ -154,10 +161,11 @@ def run_coring(args, notes):
         return {}, None
     ops = {r[1] for r in ROWS if r[1] and selected(args, r)}
     ops |= {alias for alias, op in CORING_ALIASES.items() if op in ops}
+    switch = sorted(SWITCH_ROWS.values()) if "yield" in ops else []
     cmd = [
         str(exe),
         "--benchmark_format=json",
-        f"--benchmark_filter=^coring/({'|'.join(sorted(ops))})(/|$)",
+        f"--benchmark_filter=^(coring/({'|'.join(sorted(ops))})|{'|'.join(switch)})(/|$)",
         f"--benchmark_repetitions={args.runs}",
     ]
     if args.quick:
@@ -376,10 +384,28 @@ TARGETS = [
 ]
 
 
-def targets(rows):
+def switch_targets(coring):
+    """Returns issue 6's two targets against boost.context's fiber switch (same binary, same
+    run) as dicts like targets(), with the ns figures; [] if the rows are missing."""
+    base = coring.get("boost_fiber_switch", {}).get("ns_per_op")
+    out = []
+    for text, op, bound in (("yield between two tasks <= 2x boost.context's fiber switch", "yield", 2.0),
+                            ("... the same, both tasks in the same loop (coring/yield_symmetric)",
+                             "yield_symmetric", 2.0),
+                            ("raw context switch <= 1.0x boost.context's fiber switch",
+                             "context_switch", 1.0)):
+        ns = coring.get(op, {}).get("ns_per_op")
+        if base and ns:
+            v = ns / base
+            out.append({"target": text, "ratio": round(v, 3), "met": v <= bound,
+                        "detail": f"{ns:.1f} vs {base:.1f} ns"})
+    return out
+
+
+def targets(rows, coring=None):
     """Returns issue 6's peer targets as dicts: text, measured ratio (None if missing), met."""
     by_label = {r["operation"]: r for r in rows}
-    out = []
+    out = switch_targets(coring or {})
     for text, label, key, bound, sense in TARGETS:
         r = by_label.get(label)
         if r is None:  # left out by --only
@@ -396,10 +422,12 @@ def targets(rows):
 
 
 def targets_markdown(ts):
-    """Returns the targets as a Markdown table (coring / Go against the faster Go column)."""
+    """Returns the targets as a Markdown table (coring / Go against the faster Go column;
+    the switch targets against boost.context in coring-bench)."""
     lines = ["| issue 6 target | measured | met |", "|---|---:|---|"]
     for t in ts:
         what = t["target"] + (f" (lowest: {t['worst']})" if t.get("worst") else "")
+        what += f" ({t['detail']})" if t.get("detail") else ""
         met = "—" if t["met"] is None else ("yes" if t["met"] else "no")
         lines.append(f"| {what} | {fmt_ratio(t['ratio'])} | {met} |")
     return "\n".join(lines)
@@ -535,7 +563,7 @@ def main():
     print()
     for n in foot + notes:
         print(f"- {n}")
-    ts = targets(rows) if coring else []
+    ts = targets(rows, coring) if coring else []
     if ts:
         print()
         print(targets_markdown(ts))
