@@ -186,10 +186,9 @@ int cr__cqs_withdraw(cr__cqs_waiter *wt)
 	return 1;
 }
 
-/* Decides cell slot of s for the waker side.  If defer is not NULL the
- * waiter to wake is stored there (NULL if none) instead of being woken.
- * Returns CR__CQS_WOKEN or CR__CQS_SKIPPED. */
-static int resume_cell(cr__cqs_seg *s, unsigned slot, cr__wait **defer)
+/* Decides cell slot of s for the waker side.  Returns CR__CQS_WOKEN or
+ * CR__CQS_SKIPPED. */
+static int resume_cell(cr__cqs_seg *s, unsigned slot)
 {
 	uintptr_t *c = &s->cells[slot];
 	uintptr_t v = LOAD(c);
@@ -208,10 +207,7 @@ static int resume_cell(cr__cqs_seg *s, unsigned slot, cr__wait **defer)
 		}
 		if (CAS(c, &v, RESUMED)) {
 			/* The waiter cannot leave before it is woken: its cell is ours. */
-			if (defer)
-				*defer = (cr__wait *)v;
-			else
-				cr__wake((cr__wait *)v, 0);
+			cr__wake((cr__wait *)v, 0);
 			seg_put(s, 1);
 			return CR__CQS_WOKEN;
 		}
@@ -224,11 +220,10 @@ int cr__cqs_resume(cr_waitq *q)
 	uint64_t i = __atomic_fetch_add(&q->deq, 1, __ATOMIC_SEQ_CST);
 	s = find(s, i / CELLS);
 	move_forward(&q->head, s);
-	return resume_cell(s, (unsigned)(i % CELLS), NULL);
+	return resume_cell(s, (unsigned)(i % CELLS));
 }
 
-/* As cr__cqs_resume_before; defer as in resume_cell. */
-static int resume_before(cr_waitq *q, uint64_t limit, cr__wait **defer)
+int cr__cqs_resume_before(cr_waitq *q, uint64_t limit)
 {
 	uint64_t d = __atomic_load_n(&q->deq, __ATOMIC_SEQ_CST);
 	if (d >= limit)
@@ -243,21 +238,7 @@ static int resume_before(cr_waitq *q, uint64_t limit, cr__wait **defer)
 	}
 	s = find(s, d / CELLS);
 	move_forward(&q->head, s);
-	return resume_cell(s, (unsigned)(d % CELLS), defer);
-}
-
-int cr__cqs_resume_before(cr_waitq *q, uint64_t limit)
-{
-	return resume_before(q, limit, NULL);
-}
-
-int cr__cqs_claim_before(cr_waitq *q, uint64_t limit, cr__wait **out)
-{
-	*out = NULL;
-	int r = resume_before(q, limit, out);
-	if (r != CR__CQS_WOKEN)
-		*out = NULL;
-	return r;
+	return resume_cell(s, (unsigned)(d % CELLS));
 }
 
 /* Returns the lowest segment still linked from q, or NULL if it has none. */

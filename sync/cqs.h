@@ -70,8 +70,8 @@ enum {
 	/* The wait ends early on cancellation and deadlines (otherwise a
 	 * cancellation is kept pending for the task's next wait). */
 	CR__CQS_INTERRUPTIBLE = 1,
-	/* Wakers of q only use cr__cqs_resume_before (Event, Condition,
-	 * Queue): a cancelled waiter at the head then moves the waker side past
+	/* Wakers of q only use cr__cqs_resume_before (Event, Condition):
+	 * a cancelled waiter at the head then moves the waker side past
 	 * the cancelled cells itself, so that waits that keep timing out on a
 	 * queue nobody wakes leave no cells behind. */
 	CR__CQS_BOUNDED = 2,
@@ -104,12 +104,6 @@ int cr__cqs_resume(cr_waitq *q);
  * snapshot of enq taken by the caller).  Returns CR__CQS_WOKEN,
  * CR__CQS_SKIPPED or CR__CQS_NONE. */
 int cr__cqs_resume_before(cr_waitq *q, uint64_t limit);
-
-/* As cr__cqs_resume_before, but a waiter won is not woken: *out gets it
- * (NULL if the waiter will find a token, or nobody was won), and the caller
- * wakes it with cr__wake(*out, 0) later, e.g. after dropping a spinlock.
- * Returns as cr__cqs_resume_before. */
-int cr__cqs_claim_before(cr_waitq *q, uint64_t limit, cr__wait **out);
 
 /* Returns the current waiter-side cell counter (a limit for resume_before). */
 static inline uint64_t cr__cqs_enq_snapshot(cr_waitq *q)

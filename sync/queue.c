@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* asyncio.Queue, LifoQueue and PriorityQueue: items under a short spinlock, waiters on wait queues.
- */
+/* asyncio.Queue, LifoQueue and PriorityQueue: items and waiting tasks under one short spinlock. */
 #include <errno.h>
 #include <sched.h>
 
@@ -8,15 +7,37 @@
 #include "queue_store.h"
 #include "worker.h"
 
+/* A FIFO list of waiters (its fields are the waiter records, oldest first). */
+typedef struct cr__queue_waiters wlist;
+
 /*
- * The item storage and counters are guarded by a spinlock that is held for a
- * few instructions and never across a wait.  Waiting getters and putters sit
- * in wait queues; as in asyncio, a put wakes the first getter (and a get the
- * first putter), and the woken task re-checks the queue when it runs (a task
- * already running may have taken the item first: it then waits again, at the
- * back).  A waiter takes its cell while still holding the spinlock, so a
- * put or get on another worker cannot slip between its check and its cell.
+ * The item storage, the counters and two FIFO lists of waiting getters and
+ * putters are guarded by a spinlock that is held for a few instructions and
+ * never across a wait.  As in asyncio, a put wakes the first getter (and a
+ * get the first putter), and the woken task re-checks the queue when it runs
+ * (a task already running may have taken the item first: it then waits
+ * again, at the back).  A waiter links itself in while still holding the
+ * spinlock, so a put or get on another worker cannot slip between its check
+ * and its link.
+ *
+ * Whoever unlinks a waiter decides how its wait ends, under the spinlock:
+ * a waker (which then wakes it with 0, after dropping the spinlock) or the
+ * waiter's own abort action (cancellation or deadline, run on the waiter's
+ * worker, which wakes it with the reason).  A waiter is linked until one of
+ * them unlinks it and cannot return before it is woken, so it is woken
+ * exactly once, and its record (on its stack) outlives a wake-up that is
+ * still travelling to its worker.
  */
+
+/* A waiting getter or putter.  Lives on the waiting task's stack. */
+typedef struct waiter {
+	cr__wait wait;	     /* the runtime's wait record (woken once) */
+	struct waiter *prev; /* towards the first waiter, NULL at the head */
+	struct waiter *next; /* towards the last waiter, NULL at the tail */
+	cr_queue *q;	     /* the queue (its spinlock guards the links) */
+	wlist *list;	     /* the list it waits in (q->getters or q->putters) */
+	int linked;	     /* 1 until a waker or the abort action unlinks it */
+} waiter;
 
 static void spin_lock(uint32_t *s)
 {
@@ -54,8 +75,8 @@ static int init(cr_queue *q, int kind, size_t item_size, long maxsize, cr_compar
 	q->cmp_ctx = ctx;
 	q->unfinished = 0;
 	q->shut = 0;
-	cr__cqs_init(&q->getters);
-	cr__cqs_init(&q->putters);
+	q->getters.first = q->getters.last = NULL;
+	q->putters.first = q->putters.last = NULL;
 	cr_event_init(&q->finished);
 	q->finished.flag = 1; /* nothing unfinished: join returns at once */
 	return 0;
@@ -79,11 +100,11 @@ int cr_priority_queue_init(cr_queue *q, size_t item_size, long maxsize, cr_compa
 
 int cr_queue_destroy(cr_queue *q)
 {
-	if (cr__cqs_has_waiters(&q->getters) || cr__cqs_has_waiters(&q->putters) ||
-	    cr__cqs_has_waiters(&q->finished.waiters))
+	spin_lock(&q->spin);
+	int busy = q->getters.first || q->putters.first;
+	spin_unlock(&q->spin);
+	if (busy || cr__cqs_has_waiters(&q->finished.waiters))
 		return -EBUSY;
-	cr__cqs_destroy(&q->getters);
-	cr__cqs_destroy(&q->putters);
 	cr_event_destroy(&q->finished);
 	cr__qstore_free(q);
 	return 0;
@@ -94,16 +115,45 @@ static int full(const cr_queue *q)
 	return q->maxsize > 0 && q->len >= (size_t)q->maxsize;
 }
 
-/* Picks the first waiter of ws that is still waiting (asyncio's
- * _wakeup_next).  Returns it, to be woken once the spinlock is dropped (a
- * wake-up for another worker may ring its doorbell, a system call), or NULL. */
-static cr__wait *wake_next(cr_waitq *ws)
+/* Links wt at the tail of l; the spinlock is held. */
+static void link_tail(wlist *l, waiter *wt)
 {
-	uint64_t limit = cr__cqs_enq_snapshot(ws);
-	cr__wait *w;
-	while (cr__cqs_claim_before(ws, limit, &w) == CR__CQS_SKIPPED)
-		;
-	return w;
+	waiter *last = l->last;
+	wt->prev = last;
+	wt->next = NULL;
+	if (last)
+		last->next = wt;
+	else
+		l->first = wt;
+	l->last = wt;
+	wt->linked = 1;
+}
+
+/* Unlinks wt from l; the spinlock is held. */
+static void unlink_waiter(wlist *l, waiter *wt)
+{
+	if (wt->prev)
+		wt->prev->next = wt->next;
+	else
+		l->first = wt->next;
+	if (wt->next)
+		wt->next->prev = wt->prev;
+	else
+		l->last = wt->prev;
+	wt->linked = 0;
+}
+
+/* Unlinks the first waiter of l (asyncio's _wakeup_next); the spinlock is
+ * held.  Returns its wait record, to be woken once the spinlock is dropped
+ * (a wake-up for another worker may ring its doorbell, a system call), or
+ * NULL if nobody waits. */
+static cr__wait *wake_next(wlist *l)
+{
+	waiter *wt = l->first;
+	if (!wt)
+		return NULL;
+	unlink_waiter(l, wt);
+	return &wt->wait;
 }
 
 /* Drops the spinlock, then wakes w (if any). */
@@ -114,11 +164,42 @@ static void unlock_and_wake(cr_queue *q, cr__wait *w)
 		cr__wake(w, 0);
 }
 
-static void wake_all(cr_waitq *ws)
+/* Unlinks every waiter of l; the spinlock is held.  Returns them as a chain
+ * (through next, oldest first) for wake_chain once the spinlock is dropped. */
+static waiter *take_all(wlist *l)
 {
-	uint64_t limit = cr__cqs_enq_snapshot(ws);
-	while (cr__cqs_resume_before(ws, limit) != CR__CQS_NONE)
-		;
+	waiter *chain = l->first;
+	for (waiter *wt = chain; wt; wt = wt->next)
+		wt->linked = 0;
+	l->first = l->last = NULL;
+	return chain;
+}
+
+/* Wakes every waiter of a chain made by take_all.  Returns nothing. */
+static void wake_chain(waiter *wt)
+{
+	while (wt) {
+		waiter *next = wt->next; /* wt may be gone once woken from another worker */
+		cr__wake(&wt->wait, 0);
+		wt = next;
+	}
+}
+
+/* Abort action (cancellation or deadline; runs on the waiter's worker): ends
+ * the wait with reason if no waker unlinked the waiter first, else does
+ * nothing (the waker's wake-up is on its way; the waiter then passes it on
+ * if it was cancelled, see wait_turn). */
+static void abort_waiter(cr__wait *w, int reason)
+{
+	waiter *wt = (waiter *)((char *)w - offsetof(waiter, wait));
+	cr_queue *q = wt->q;
+	spin_lock(&q->spin);
+	int mine = wt->linked;
+	if (mine)
+		unlink_waiter(wt->list, wt);
+	spin_unlock(&q->spin);
+	if (mine)
+		cr__wake(w, reason);
 }
 
 /* Stores item; the spinlock is held and the queue is open and not full.
@@ -142,24 +223,27 @@ static cr__wait *get_locked(cr_queue *q, void *out)
 	return wake_next(&q->putters);
 }
 
-/* Parks on a cell taken under the spinlock (released here).  Returns 0 when
- * woken (re-check the queue), or an error. */
-static int wait_turn(cr_queue *q, cr_waitq *ws, int (*still_blocked)(const cr_queue *))
+/* Links the current task at the tail of l (the spinlock is held; released
+ * here) and parks.  Returns 0 when woken (re-check the queue), or an error. */
+static int wait_turn(cr_queue *q, wlist *l, int (*still_blocked)(const cr_queue *))
 {
 	int r = cr__wait_enter();
 	if (r) {
 		spin_unlock(&q->spin);
 		return r;
 	}
-	cr__cqs_waiter wt;
-	int parked = cr__cqs_enqueue(ws, &wt, CR__CQS_INTERRUPTIBLE | CR__CQS_BOUNDED);
+	waiter wt;
+	cr__wait_init(&wt.wait, abort_waiter);
+	wt.q = q;
+	wt.list = l;
+	link_tail(l, &wt);
 	spin_unlock(&q->spin);
-	if (parked && (r = cr__cqs_park(&wt)) < 0)
+	if ((r = cr__wait_park(&wt.wait)) < 0)
 		return r;
 	if (cr__wait_take_cancel()) {
 		/* Woken, then cancelled before it ran: the wake-up goes on. */
 		spin_lock(&q->spin);
-		unlock_and_wake(q, still_blocked(q) ? NULL : wake_next(ws));
+		unlock_and_wake(q, still_blocked(q) ? NULL : wake_next(l));
 		return -ECANCELED;
 	}
 	return 0;
@@ -299,9 +383,11 @@ int cr_queue_shutdown(cr_queue *q, int immediate)
 			cr_event_set(&q->finished);
 	}
 	/* Everyone waiting re-checks: getters of an empty queue and all putters
-	 * then see the shutdown. */
-	wake_all(&q->getters);
-	wake_all(&q->putters);
+	 * then see the shutdown.  They are woken after the spinlock is dropped. */
+	waiter *getters = take_all(&q->getters);
+	waiter *putters = take_all(&q->putters);
 	spin_unlock(&q->spin);
+	wake_chain(getters);
+	wake_chain(putters);
 	return 0;
 }

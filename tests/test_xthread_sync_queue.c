@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue stress across workers: MPMC exactly-once delivery, per-producer order, join, shutdown. */
+/* Queue stress across workers: MPMC exactly-once delivery, per-producer order, join, shutdown,
+ * pass-on of a put's room and shutdown racing with cancellations. */
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -9,12 +10,15 @@
 #define ITEMS_PER_PRODUCER 10000u /* items each producer puts */
 #define SHUTDOWN_ROUNDS 100u	  /* shutdowns racing with puts and gets */
 #define RACE_ITEMS 2000u	  /* most items per producer in a shutdown race */
+#define PASSON_ROUNDS 1000u	  /* rounds of the put pass-on race */
 #else
 #define ITEMS_PER_PRODUCER 40000u
 #define SHUTDOWN_ROUNDS 300u
 #define RACE_ITEMS 4000u
+#define PASSON_ROUNDS 2000u
 #endif
 #define SD_PER_WORKER 40u /* waiters per worker ended by a shutdown */
+#define SC_ROUNDS 40u	  /* shutdowns racing with cancels of their waiters */
 #define MAX_PRODUCERS 16u
 #define MAX_CONSUMERS 16u
 
@@ -431,6 +435,311 @@ static void run_shutdown_race(int immediate, long maxsize)
 	       (unsigned long long)sum_refused, (double)(cr_now_ns() - t0) / 1e6);
 }
 
+/* ---- a putter woken by a get and cancelled before it ran passes the room on ---------------- */
+
+/*
+ * Rounds of one race on a full queue of maxsize 1: putter A, then putter B
+ * wait (B with a deadline only a lost wake-up can reach); worker 0 gets the
+ * item while A is cancelled (or its deadline expires) from another worker at
+ * nearly the same moment.  Whatever the interleaving, B's put must go
+ * through: directly (A was cancelled first), passed on by A (woken, then
+ * cancelled before it ran), or after A's own put was got.
+ */
+typedef struct pp {
+	cr_queue q;		/* maxsize 1, full at the start of a round */
+	cr_task *a;		/* putter A (first in line) */
+	uint64_t a_timeout;	/* A's deadline scope in ns (0: none) */
+	int cancel_a;		/* 1: A is cancelled this round */
+	unsigned delay;		/* the canceller's spin before cancelling */
+	unsigned round;		/* the round (the seq of every item put in it) */
+	_Atomic int a_in, b_in; /* the putters are about to put */
+	_Atomic unsigned go;	/* round whose get is being made now */
+	_Atomic unsigned done;	/* round whose cancel was made */
+	_Atomic int stop;	/* ends the canceller */
+	int a_res;		/* A's result */
+} pp;
+
+#define PP_B_TIMEOUT 10000000000ull /* B's deadline: only a lost wake-up reaches it */
+
+static int pp_a(void *arg)
+{
+	pp *s = arg;
+	cr_deadline d;
+	item it = {1, s->round};
+	if (s->a_timeout)
+		CHECK_EQ_INT(cr_timeout_enter(&d, s->a_timeout), 0);
+	atomic_store(&s->a_in, 1);
+	int r = cr_queue_put(&s->q, &it);
+	if (s->a_timeout) {
+		int x = cr_deadline_exit(&d);
+		CHECK_MSG(x == 1 || r != -ETIMEDOUT, "deadline not charged after -ETIMEDOUT");
+	}
+	CHECK_MSG(r == 0 || r == -ECANCELED || r == -ETIMEDOUT, "A's put returned %d", r);
+	CHECK_MSG(r != -ECANCELED || s->cancel_a, "A: -ECANCELED nobody asked for");
+	s->a_res = r;
+	return 0;
+}
+
+static int pp_b(void *arg)
+{
+	pp *s = arg;
+	cr_deadline d;
+	item it = {2, s->round};
+	CHECK_EQ_INT(cr_timeout_enter(&d, PP_B_TIMEOUT), 0);
+	atomic_store(&s->b_in, 1);
+	int r = cr_queue_put(&s->q, &it);
+	cr_deadline_exit(&d);
+	CHECK_MSG(r == 0,
+		  "B's put returned %d: the room given to A (cancelled: %d, deadline %llu ns, "
+		  "A's result %d) was lost",
+		  r, s->cancel_a, (unsigned long long)s->a_timeout, s->a_res);
+	return 0;
+}
+
+/* Cancels A of round r as soon as the get of round r is being made. */
+static int pp_canceller(void *arg)
+{
+	pp *s = arg;
+	unsigned seen = 0;
+	for (;;) {
+		unsigned g, spins = 0;
+		while ((g = atomic_load(&s->go)) == seen && !atomic_load(&s->stop))
+			if (++spins % 4096 == 0)
+				CHECK_EQ_INT(cr_yield(), 0);
+		if (g == seen)
+			return 0;
+		seen = g;
+		for (volatile unsigned i = 0; i < s->delay; i++)
+			;
+		if (s->cancel_a) {
+			int r = cr_cancel(s->a);
+			CHECK_MSG(r == 0 || r == -ESRCH, "cr_cancel returned %d", r);
+		}
+		atomic_store(&s->done, g);
+	}
+}
+
+/* Yields (and now and then sleeps) until *flag is set. */
+static void until_set(_Atomic int *flag)
+{
+	unsigned idle = 0;
+	while (!atomic_load(flag)) {
+		if (++idle % 64 == 0)
+			CHECK_EQ_INT(cr_sleep(20000), 0);
+		else
+			CHECK_EQ_INT(cr_yield(), 0);
+	}
+}
+
+static void run_put_passon(unsigned rounds)
+{
+	static pp s;
+	unsigned nw = cr_worker_count();
+	unsigned wa = 1 % nw, wb = nw > 2 ? 2 : wa, wc = nw > 3 ? 3 : 0;
+	uint64_t rng = 0xbb67ae8584caa73bull;
+	unsigned a_won = 0, a_cancelled = 0, a_timed = 0;
+	cr_task *ct = NULL, *bt;
+	item it;
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ_INT(cr_queue_init(&s.q, sizeof(item), 1), 0);
+	if (wc != 0) {
+		cr_spawn_opts oc = on_worker(wc, "pp-canceller");
+		CHECK_OK(cr_spawn(&ct, pp_canceller, &s, &oc));
+	}
+	uint64_t t0 = cr_now_ns();
+	for (unsigned r = 1; r <= rounds; r++) {
+		unsigned mode = (unsigned)(rnd(&rng) % 4);
+		s.round = r;
+		s.cancel_a = mode != 3;
+		s.a_timeout = mode >= 2 ? 1 + rnd(&rng) % 40000 : 0;
+		s.delay = (unsigned)(rnd(&rng) % 2000);
+		atomic_store(&s.a_in, 0);
+		atomic_store(&s.b_in, 0);
+		it = (item){0, r};
+		CHECK_EQ_INT(cr_queue_put_nowait(&s.q, &it), 0); /* full */
+		cr_spawn_opts oa = on_worker(wa, "pp-a"), ob = on_worker(wb, "pp-b");
+		CHECK_OK(cr_spawn(&s.a, pp_a, &s, &oa));
+		until_set(&s.a_in);
+		CHECK_EQ_INT(cr_sleep(rnd(&rng) % 20000), 0); /* A most likely waits */
+		CHECK_OK(cr_spawn(&bt, pp_b, &s, &ob));
+		until_set(&s.b_in);
+		CHECK_EQ_INT(cr_sleep(rnd(&rng) % 20000), 0);
+		/* The race: the get here, the cancel there (or here, before or after). */
+		atomic_store(&s.go, r);
+		int early = wc == 0 && s.cancel_a && rnd(&rng) % 2;
+		if (early) {
+			int c = cr_cancel(s.a);
+			CHECK_MSG(c == 0 || c == -ESRCH, "cr_cancel returned %d", c);
+		}
+		CHECK_EQ_INT(cr_queue_get_nowait(&s.q, &it), 0);
+		CHECK_EQ_INT(it.pid, 0);
+		CHECK_EQ_INT(it.seq, r);
+		if (wc == 0 && s.cancel_a && !early) {
+			int c = cr_cancel(s.a);
+			CHECK_MSG(c == 0 || c == -ESRCH, "cr_cancel returned %d", c);
+		}
+		CHECK_EQ_INT(cr_join(s.a, NULL), 0);
+		if (s.a_res == 0) {
+			/* A's item took the room: B waits until it is got. */
+			CHECK_EQ_INT(cr_queue_get_nowait(&s.q, &it), 0);
+			CHECK_EQ_INT(it.pid, 1);
+			CHECK_EQ_INT(it.seq, r);
+		}
+		CHECK_EQ_INT(cr_join(bt, NULL), 0);
+		CHECK_EQ_INT(cr_queue_get_nowait(&s.q, &it), 0);
+		CHECK_EQ_INT(it.pid, 2);
+		CHECK_EQ_INT(it.seq, r);
+		CHECK_EQ_INT(cr_queue_empty(&s.q), 1);
+		if (wc != 0) {
+			unsigned idle = 0;
+			while (atomic_load(&s.done) != r)
+				if (++idle % 64 == 0)
+					CHECK_EQ_INT(cr_sleep(20000), 0);
+				else
+					CHECK_EQ_INT(cr_yield(), 0);
+		}
+		a_won += s.a_res == 0;
+		a_cancelled += s.a_res == -ECANCELED;
+		a_timed += s.a_res == -ETIMEDOUT;
+	}
+	atomic_store(&s.stop, 1);
+	if (ct)
+		CHECK_EQ_INT(cr_join(ct, NULL), 0);
+	CHECK_EQ_INT(cr_queue_destroy(&s.q), 0);
+	printf("put pass-on workers=%u: %u rounds, A won %u, cancelled %u, timed out %u; B always "
+	       "got the room, in %.1f ms\n",
+	       nw, rounds, a_won, a_cancelled, a_timed, (double)(cr_now_ns() - t0) / 1e6);
+}
+
+/* ---- shutdown racing with cancellations of its waiters ------------------------------------ */
+
+typedef struct sc {
+	cr_queue q;   /* the queue */
+	int put_side; /* 1: waiters put into a full queue, 0: they get */
+	unsigned n;   /* waiters this round */
+	cr_task *t[SD_PER_WORKER * CR_MAX_WORKERS];	   /* the waiters */
+	_Atomic int asked[SD_PER_WORKER * CR_MAX_WORKERS]; /* 1 once a cancel was sent */
+	_Atomic unsigned entered;			   /* waiters about to wait */
+	_Atomic unsigned go;				   /* round whose shutdown is being made */
+	_Atomic unsigned done;				   /* round whose cancels were all sent */
+	_Atomic int stop;				   /* ends the canceller */
+	_Atomic unsigned shut, cancelled;		   /* results of the waiters */
+	uint64_t rng;					   /* the canceller's generator */
+} sc;
+
+typedef struct sc_arg {
+	sc *s;		/* shared */
+	unsigned index; /* index in s->t */
+} sc_arg;
+
+static int sc_waiter(void *arg)
+{
+	sc_arg *a = arg;
+	sc *s = a->s;
+	item it = {9, 9};
+	atomic_fetch_add(&s->entered, 1);
+	int r = s->put_side ? cr_queue_put(&s->q, &it) : cr_queue_get(&s->q, &it);
+	if (r == -ECANCELED) {
+		CHECK_MSG(atomic_load(&s->asked[a->index]),
+			  "waiter %u: -ECANCELED nobody asked for", a->index);
+		atomic_fetch_add(&s->cancelled, 1);
+	} else {
+		CHECK_EQ_INT(r, -ESHUTDOWN);
+		atomic_fetch_add(&s->shut, 1);
+	}
+	return 0;
+}
+
+/* Cancels about half of the waiters of each round, in random order, while the shutdown runs. */
+static int sc_canceller(void *arg)
+{
+	sc *s = arg;
+	unsigned seen = 0;
+	for (;;) {
+		unsigned g, spins = 0;
+		while ((g = atomic_load(&s->go)) == seen && !atomic_load(&s->stop))
+			if (++spins % 4096 == 0)
+				CHECK_EQ_INT(cr_yield(), 0);
+		if (g == seen)
+			return 0;
+		seen = g;
+		unsigned start = (unsigned)(rnd(&s->rng) % s->n);
+		for (unsigned k = 0; k < s->n; k++) {
+			unsigned i = (start + k * 7) % s->n;
+			if (rnd(&s->rng) % 2)
+				continue;
+			for (volatile unsigned d = rnd(&s->rng) % 300; d > 0; d--)
+				;
+			atomic_store(&s->asked[i], 1);
+			int r = cr_cancel(s->t[i]);
+			CHECK_MSG(r == 0 || r == -ESRCH, "cr_cancel returned %d", r);
+		}
+		atomic_store(&s->done, g);
+	}
+}
+
+/* Waiters on every worker; worker 0 shuts the queue down while another worker cancels half of
+ * them: each ends with -ESHUTDOWN or (only if asked) -ECANCELED, and none is left waiting. */
+static void run_shutdown_cancel(int put_side, int immediate, unsigned rounds)
+{
+	static sc s;
+	static sc_arg args[SD_PER_WORKER * CR_MAX_WORKERS];
+	unsigned nw = cr_worker_count();
+	unsigned per = SD_PER_WORKER / 4;
+	uint64_t shut = 0, cancelled = 0;
+	cr_task *ct;
+	memset(&s, 0, sizeof(s));
+	s.put_side = put_side;
+	s.n = per * nw;
+	s.rng = 0x3c6ef372fe94f82bull + (uint64_t)put_side * 2 + (uint64_t)immediate;
+	cr_spawn_opts oc = on_worker(nw - 1, "sc-canceller");
+	CHECK_OK(cr_spawn(&ct, sc_canceller, &s, &oc));
+	uint64_t t0 = cr_now_ns();
+	for (unsigned r = 1; r <= rounds; r++) {
+		CHECK_EQ_INT(cr_queue_init(&s.q, sizeof(item), 1), 0);
+		if (put_side) {
+			item a = {1, 0};
+			CHECK_EQ_INT(cr_queue_put_nowait(&s.q, &a), 0);
+		}
+		atomic_store(&s.entered, 0);
+		atomic_store(&s.shut, 0);
+		atomic_store(&s.cancelled, 0);
+		for (unsigned i = 0; i < s.n; i++) {
+			atomic_store(&s.asked[i], 0);
+			args[i] = (sc_arg){&s, i};
+			cr_spawn_opts o = on_worker(i % nw, "sc-waiter");
+			CHECK_OK(cr_spawn(&s.t[i], sc_waiter, &args[i], &o));
+		}
+		CHECK_WAIT_UNTIL(atomic_load(&s.entered) == s.n, "the waiters to start");
+		CHECK_EQ_INT(cr_sleep(r % 4 * 100000), 0); /* sometimes some are not parked yet */
+		atomic_store(&s.go, r);
+		CHECK_EQ_INT(cr_queue_shutdown(&s.q, immediate), 0);
+		/* The canceller is done with the handles before they are joined. */
+		CHECK_WAIT_UNTIL(atomic_load(&s.done) == r, "the canceller");
+		for (unsigned i = 0; i < s.n; i++) {
+			int res = -1;
+			CHECK_EQ_INT(cr_join(s.t[i], &res), 0);
+			CHECK_EQ_INT(res, 0);
+		}
+		CHECK_EQ_U64(atomic_load(&s.shut) + atomic_load(&s.cancelled), s.n);
+		shut += atomic_load(&s.shut);
+		cancelled += atomic_load(&s.cancelled);
+		item it;
+		if (put_side && !immediate) {
+			CHECK_EQ_INT(cr_queue_get_nowait(&s.q, &it), 0);
+			CHECK_EQ_INT(cr_queue_task_done(&s.q), 0);
+		}
+		CHECK_EQ_INT(cr_queue_get_nowait(&s.q, &it), -ESHUTDOWN);
+		CHECK_EQ_INT(cr_queue_destroy(&s.q), 0); /* nobody left waiting */
+	}
+	atomic_store(&s.stop, 1);
+	CHECK_EQ_INT(cr_join(ct, NULL), 0);
+	printf("shutdown(immediate=%d) racing cancels workers=%u: %u rounds of %u waiting %s, %llu "
+	       "ended by the shutdown, %llu cancelled, in %.1f ms\n",
+	       immediate, nw, rounds, s.n, put_side ? "puts" : "gets", (unsigned long long)shut,
+	       (unsigned long long)cancelled, (double)(cr_now_ns() - t0) / 1e6);
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static int main_task(void *arg)
@@ -450,6 +759,10 @@ static int main_task(void *arg)
 	run_shutdown_race(0, 3);
 	run_shutdown_race(1, 3);
 	run_shutdown_race(1, 0);
+	run_put_passon(PASSON_ROUNDS);
+	run_shutdown_cancel(0, 0, SC_ROUNDS);
+	run_shutdown_cancel(1, 0, SC_ROUNDS);
+	run_shutdown_cancel(1, 1, SC_ROUNDS);
 	return 0;
 }
 

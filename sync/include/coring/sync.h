@@ -318,9 +318,12 @@ typedef struct cr_queue {
 	void *cmp_ctx;	     /* private: its context */
 	uint64_t unfinished; /* private: items put and not yet task_done */
 	int shut;	     /* private: 1 after shutdown */
-	cr_waitq getters;    /* private: tasks waiting for an item */
-	cr_waitq putters;    /* private: tasks waiting for room */
-	cr_event finished;   /* private: set when unfinished reaches 0 (join) */
+	struct cr__queue_waiters {
+		void *first; /* private: the waiter woken next, NULL if none */
+		void *last;  /* private: the newest waiter */
+	} getters;	     /* private: tasks waiting for an item (FIFO, under spin) */
+	struct cr__queue_waiters putters; /* private: tasks waiting for room (FIFO, under spin) */
+	cr_event finished;		  /* private: set when unfinished reaches 0 (join) */
 } cr_queue;
 
 /* Initialises a FIFO queue of items of item_size bytes holding at most
