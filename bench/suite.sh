@@ -87,9 +87,7 @@ bench/echo/compare.sh --build-dir "$build_dir" --out "$out/echo" "${echo_args[@]
 	echo
 	cat "$out/peers.md"
 	echo
-	echo "## Echo comparison"
-	echo
-	cat "$out/echo.md"
+	cat "$out/echo.md" # starts with its own "## Echo comparison" heading
 } >"$out/summary.md"
 log "wrote $out/summary.md (micro.txt, micro.json, peers.md, peers.json, echo.md, echo/)"
 cat "$out/summary.md"
