@@ -14,6 +14,18 @@ static unsigned char *slot(const cr_queue *q, size_t i)
 	return q->buf + i * q->item_size;
 }
 
+/* Copies one item.  Pointer- and int-sized items (the common case) are
+ * copied inline instead of through a call to memcpy.  Returns nothing. */
+static inline void copy_item(void *dst, const void *src, size_t size)
+{
+	if (size == 8)
+		memcpy(dst, src, 8);
+	else if (size == 4)
+		memcpy(dst, src, 4);
+	else
+		memcpy(dst, src, size);
+}
+
 /* The heap keeps one spare slot after the last for swapping. */
 static unsigned char *scratch(const cr_queue *q)
 {
@@ -55,9 +67,9 @@ static int less(const cr_queue *q, size_t a, size_t b)
 
 static void swap(cr_queue *q, size_t a, size_t b)
 {
-	memcpy(scratch(q), slot(q, a), q->item_size);
-	memcpy(slot(q, a), slot(q, b), q->item_size);
-	memcpy(slot(q, b), scratch(q), q->item_size);
+	copy_item(scratch(q), slot(q, a), q->item_size);
+	copy_item(slot(q, a), slot(q, b), q->item_size);
+	copy_item(slot(q, b), scratch(q), q->item_size);
 }
 
 static void sift_up(cr_queue *q, size_t i)
@@ -91,8 +103,13 @@ int cr__qstore_push(cr_queue *q, const void *item)
 	int r = grow(q);
 	if (r < 0)
 		return r;
-	size_t at = q->kind == CR_QUEUE_FIFO ? (q->head + q->len) % q->cap : q->len;
-	memcpy(slot(q, at), item, q->item_size);
+	size_t at = q->len;
+	if (q->kind == CR_QUEUE_FIFO) {
+		at += q->head; /* both below cap: no division needed to wrap */
+		if (at >= q->cap)
+			at -= q->cap;
+	}
+	copy_item(slot(q, at), item, q->item_size);
 	q->len++;
 	if (q->kind == CR_QUEUE_PRIORITY)
 		sift_up(q, at);
@@ -105,23 +122,23 @@ void cr__qstore_pop(cr_queue *q, void *out)
 	switch (q->kind) {
 	case CR_QUEUE_FIFO:
 		at = q->head;
-		q->head = (q->head + 1) % q->cap;
+		q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
 		break;
 	case CR_QUEUE_LIFO:
 		at = q->len - 1;
 		break;
 	default:
 		if (out)
-			memcpy(out, slot(q, 0), q->item_size);
+			copy_item(out, slot(q, 0), q->item_size);
 		q->len--;
 		if (q->len) {
-			memcpy(slot(q, 0), slot(q, q->len), q->item_size);
+			copy_item(slot(q, 0), slot(q, q->len), q->item_size);
 			sift_down(q, 0);
 		}
 		return;
 	}
 	if (out)
-		memcpy(out, slot(q, at), q->item_size);
+		copy_item(out, slot(q, at), q->item_size);
 	q->len--;
 }
 
