@@ -116,7 +116,7 @@ void cr__sched_suspend(cr__worker *w, cr_task *t)
 	finish_exit(w); /* the task before may have ended (cr__sched_exit) */
 }
 
-_Noreturn void cr__sched_exit(cr__worker *w, cr_task *t)
+void cr__sched_exit(cr__worker *w, cr_task *t)
 {
 	if (w->stacks.guard_mode != CR__GUARD_MADVISE)
 		cr__overflow_check_canary(w, t);

@@ -145,8 +145,15 @@ cr__ctx_trampoline:
 	.cfi_startproc
 	.cfi_undefined %rip
 	movq	%r13, %rdi
-	callq	*%r12
-	ud2
+	/* Enter by a jump, with the ud2 below as a made-up return address, not by
+	 * a call: a call leaves an entry on the CPU's return predictor that no
+	 * return ever takes, and the returns of the next task to run would then
+	 * all be predicted one entry off (a mispredict each). */
+	leaq	1f(%rip), %rax
+	pushq	%rax
+	.cfi_adjust_cfa_offset 8
+	jmpq	*%r12
+1:	ud2
 	.cfi_endproc
 	.size	cr__ctx_trampoline, .-cr__ctx_trampoline
 

@@ -96,7 +96,7 @@ static void task_entry(void *arg)
 		begin_shutdown(w);
 	}
 	count_out(w);
-	cr__sched_exit(w, t);
+	cr__sched_exit(w, t); /* a tail call: the last call this stack makes */
 }
 
 int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,

@@ -111,8 +111,10 @@ void cr__sched_suspend(cr__worker *w, cr_task *t);
 void cr__sched_after_switch(cr__worker *w);
 
 /* Switches away from a finished task for the last time, to the next ready
- * task of the batch or to the scheduler.  Never returns. */
-_Noreturn void cr__sched_exit(cr__worker *w, cr_task *t);
+ * task of the batch or to the scheduler.  Never returns (it is not declared
+ * _Noreturn so that the task's entry reaches it by a jump, not a call: see
+ * cr__ctx_trampoline on the CPU's return predictor). */
+void cr__sched_exit(cr__worker *w, cr_task *t);
 
 /* Runs the loop until the runtime stops (main task ended, no task running
  * anywhere).  Returns nothing. */
