@@ -76,11 +76,6 @@ void cr__ring_close(struct cr__ring *r)
 	free(r);
 }
 
-unsigned cr__ring_unsubmitted(const struct cr__ring *r)
-{
-	return io_uring_sq_ready(&r->uring);
-}
-
 int cr__ring_fd(const struct cr__ring *r)
 {
 	return r->uring.ring_fd;
@@ -178,6 +173,7 @@ struct io_uring_sqe *cr__ring_sqe(cr__worker *w)
 	while (!(sqe = io_uring_get_sqe(u)))
 		submit_pending(w);
 	memset(sqe, 0, sizeof(*sqe));
+	w->sq_dirty = 1;
 	return sqe;
 }
 
@@ -206,6 +202,7 @@ unsigned cr__ring_poll(cr__worker *w, int wait, uint64_t deadline_ns)
 	unsigned n = reap(w);
 	if (io_uring_sq_ready(u) && (r == -EBUSY || r == -EAGAIN))
 		submit_pending(w);
+	w->sq_dirty = io_uring_sq_ready(u) != 0;
 	return n;
 }
 

@@ -38,8 +38,6 @@ struct io_uring_sqe *cr__ring_sqe(struct cr__worker *w);
  * (UINT64_MAX = no timeout).  Returns the number of CQEs dispatched. */
 unsigned cr__ring_poll(struct cr__worker *w, int wait, uint64_t deadline_ns);
 
-/* Returns the number of SQEs prepared but not yet submitted. */
-unsigned cr__ring_unsubmitted(const struct cr__ring *r);
 
 /* Returns the ring's file descriptor (for MSG_RING from other rings). */
 int cr__ring_fd(const struct cr__ring *r);

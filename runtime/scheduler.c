@@ -70,7 +70,7 @@ static void resume_task(cr__worker *w, cr_task *t)
  * due a look, no message waiting. */
 static int loop_would_idle(cr__worker *w)
 {
-	return w->timers.len == 0 && !cr__ring_unsubmitted(w->ring) &&
+	return w->timers.len == 0 && !w->sq_dirty &&
 	       !(w->inflight && w->since_poll >= w->cfg.ready_budget) &&
 	       !cr__inbox_nonempty(&w->inbox);
 }
@@ -227,7 +227,7 @@ static void poll_io(cr__worker *w)
 		w->since_poll = 0;
 		if (cr__remote_drain(w))
 			w->last_msg_ns = cr_now_ns();
-	} else if (cr__ring_unsubmitted(w->ring) ||
+	} else if (w->sq_dirty ||
 		   (w->inflight && w->since_poll >= w->cfg.ready_budget)) {
 		cr__ring_poll(w, 0, 0);
 		w->since_poll = 0;

@@ -79,6 +79,8 @@ typedef struct cr__worker {
 	unsigned since_poll;         /* items run since the kernel was last asked */
 	size_t batch_left;           /* items of the current ready snapshot not yet run */
 	uint64_t inflight;           /* submitted operations a task still waits for */
+	int sq_dirty;                /* 1: SQEs may be waiting to be submitted (set by
+				      * cr__ring_sqe, cleared by cr__ring_poll) */
 	uint64_t last_msg_ns;        /* when the inbox last had messages */
 	int under_valgrind;          /* 1: never block inside io_uring_enter */
 	void *altstack;              /* signal stack for overflow reports */
