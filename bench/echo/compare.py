@@ -165,33 +165,54 @@ def log_cell(cell):
         + (f"  PROBLEMS: {'; '.join(cell['problems'])}" if cell["problems"] else ""))
 
 
-def run_server(args, name, loads, checks):
-    """Starts one server, checks it, runs every load against it, stops it; returns its cells."""
-    cells = []
+def run_server(args, name, loads, checks, check_first):
+    """Starts one server, checks it if check_first, runs every load against it once, and
+    stops it.  Returns {load id: run}; a load that could not run gets a run with a problem."""
+    runs = {}
     srv = Server(name, args.build_dir, args.server_cpu, args.out / "logs" / f"{name}.log", log)
     try:
         srv.wait_ready()
-        check = client_run(args, srv, CHECK_LOAD, args.check)
-        checks[name] = {"problems": check["problems"],
-                        "messages": check.get("client", {}).get("messages", 0)}
-        log(f"{name}: check: {checks[name]['messages']} messages, "
-            + ("; ".join(check["problems"]) or "no errors"))
+        if check_first:
+            check = client_run(args, srv, CHECK_LOAD, args.check)
+            checks[name] = {"problems": check["problems"],
+                            "messages": check.get("client", {}).get("messages", 0)}
+            log(f"{name}: check: {checks[name]['messages']} messages, "
+                + ("; ".join(check["problems"]) or "no errors"))
         for load in loads:
             if not srv.alive():
                 raise RuntimeError(f"{name} exited with {srv.proc.returncode} "
                                    f"(see {srv.log_path})")
-            runs = []
-            for _ in range(args.runs):
-                runs.append(client_run(args, srv, load, args.duration))
-            cells.append(median_cell(runs))
-            log_cell(cells[-1])
+            runs[load["id"]] = client_run(args, srv, load, args.duration)
+            log_cell(runs[load["id"]])
     except RuntimeError as e:
         log(f"{name}: {e}")
-        done = {c["load"]["id"] for c in cells}
-        cells += [{"server": name, "load": ld, "problems": [f"not run: {e}"]}
-                  for ld in loads if ld["id"] not in done]
+        for ld in loads:
+            runs.setdefault(ld["id"], {"server": name, "load": ld, "problems": [f"not run: {e}"]})
     finally:
         srv.stop()
+    return runs
+
+
+def run_rounds(args, checks):
+    """Runs every server against every load, args.runs times, in rounds: each round starts
+    every server once in turn, so that a slow spell of the machine (a VM's neighbours, say)
+    hits all servers alike instead of all runs of one.  Returns the cells (the median run
+    of each server and load)."""
+    per_cell = {}
+    for rnd in range(args.runs):
+        if args.runs > 1:
+            log(f"round {rnd + 1} of {args.runs}")
+        for name in args.servers:
+            for lid, run in run_server(args, name, args.loads, checks, rnd == 0).items():
+                per_cell.setdefault((name, lid), []).append(run)
+    cells = []
+    for name in args.servers:
+        for ld in args.loads:
+            cells.append(median_cell(per_cell[(name, ld["id"])]))
+    if args.runs > 1:
+        log("medians:")
+        for cell in cells:
+            log_cell(cell)
     return cells
 
 
@@ -230,7 +251,8 @@ def options():
                     help=f"rate of the default fixed-rate load (default {DEFAULT_RATE})")
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per run (default 3)")
     ap.add_argument("--runs", type=int, default=1,
-                    help="runs per cell; the one with the median msgs/s is kept (default 1)")
+                    help="runs per cell, in rounds over all servers; the one with the median "
+                    "msgs/s is kept (default 1)")
     ap.add_argument("--check", type=float, default=1.0,
                     help="seconds of the check before each server's cells (default 1)")
     ap.add_argument("--quick", action="store_true",
@@ -292,8 +314,7 @@ def main():
                 f"{args.check:g} s")
     cells, checks = [], {}
     try:
-        for name in args.servers:
-            cells += run_server(args, name, args.loads, checks)
+        cells = run_rounds(args, checks)
     finally:
         stop_all()
     meta["coring_version"] = next(

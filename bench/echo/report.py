@@ -139,7 +139,8 @@ def header(meta):
         f"Linux {meta['kernel']}. Each server on CPU {meta['server_cpu']}, coring-echo-client "
         f"({threads} thread{'s' if threads > 1 else ''}) on CPU {meta['client_cpu']}; "
         f"{meta['duration_s']:g} s per run, "
-        f"{meta['runs']} run(s) per cell (the median by msgs/s is shown). coring "
+        f"{meta['runs']} run(s) per cell, in rounds that start every server in turn "
+        f"(the median by msgs/s is shown). coring "
         f"{v('coring_version')}, {v('go')}, Python {v('python')}, uvloop {v('uvloop')}, "
         f"libuv {v('libuv')}.",
     ]
