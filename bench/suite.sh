@@ -57,7 +57,7 @@ cmake --build "$build_dir" -j "$(nproc)" >&2
 
 micro_args=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=false)
 peer_args=(--runs 3 --rounds 2)
-echo_args=(--runs 3)
+echo_args=(--runs 5)
 if [ "$quick" = 1 ]; then
 	micro_args=(--benchmark_min_time=0.05)
 	peer_args=(--quick)
