@@ -46,7 +46,8 @@ extern "C" {
  * without looking at cancellation (as asyncio, which does not suspend then).
  */
 
-/* The wait-queue core every primitive uses (CQS-style cells in segments).
+/* The wait-queue core of Lock, Semaphore, Event and Condition (CQS-style
+ * cells in segments; queues keep their waiters under their spinlock).
  * Private: use the primitives. */
 typedef struct cr_waitq {
 	uint64_t enq; /* private: next cell a waiter takes */
