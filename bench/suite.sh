@@ -55,7 +55,7 @@ log "${configure[*]}"
 "${configure[@]}" >&2
 cmake --build "$build_dir" -j "$(nproc)" >&2
 
-micro_args=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=false)
+micro_args=(--benchmark_repetitions=3)
 peer_args=(--runs 3 --rounds 2)
 echo_args=(--runs 5)
 if [ "$quick" = 1 ]; then
@@ -70,7 +70,9 @@ log "coring-bench -> $out/micro.json"
 	--benchmark_out="$out/micro.json" --benchmark_out_format=json | tee "$out/micro.txt" >&2
 
 # 2. Peers: coring next to Go and asyncio/uvloop, per operation, with issue 6's targets
-#    (including yield and the raw switch against boost.context from the same run).
+#    (including yield and the raw switch against boost.context from the same run).  It runs
+#    coring's rows again, on purpose: its rounds alternate coring, Go and Python, so that a
+#    slow spell of the machine hits every column alike (micro.json is one early sample).
 log "bench/peers/compare.py -> $out/peers.md"
 /usr/bin/python3 bench/peers/compare.py --build-dir "$build_dir" "${peer_args[@]}" \
 	--out "$out/peers.json" >"$out/peers.md"

@@ -42,10 +42,7 @@ int cr_yield(void)
 		if (r)
 			return r;
 	}
-	/* No wait record: a READY task is not parked, so a cancellation meanwhile
-	 * only marks it and the next wait reports it. */
-	cr__sched_ready(w, t);
-	cr__sched_suspend(w, t);
+	cr__yield_shielded();
 	return 0;
 }
 

@@ -96,14 +96,6 @@ void cr__wake(cr__wait *w, int res)
 	cr__sched_ready(owner, w->task);
 }
 
-void cr__yield_shielded(void)
-{
-	cr__worker *w = cr__self();
-	cr_task *t = w->current;
-	cr__sched_ready(w, t);
-	cr__sched_suspend(w, t);
-}
-
 void cr__wait_abort(cr__wait *w, int reason)
 {
 	if (reason == -ECANCELED && w->abort_reason == -ECANCELED)

@@ -108,6 +108,17 @@ static inline void cr__sched_ready(cr__worker *w, cr_task *t)
  * The caller sets the task's state first.  Returns nothing. */
 void cr__sched_suspend(cr__worker *w, cr_task *t);
 
+/* Lets every other ready item run once, ignoring cancellation and deadlines
+ * (no wait record: a READY task is not parked, so a cancellation meanwhile
+ * only marks it and its next wait reports it).  Returns nothing. */
+static inline void cr__yield_shielded(void)
+{
+	cr__worker *w = cr__self();
+	cr_task *t = w->current;
+	cr__sched_ready(w, t);
+	cr__sched_suspend(w, t);
+}
+
 /* Called first by a task that starts running: finishes the exit of the task
  * that switched to it, if that one ended.  Returns nothing. */
 void cr__sched_after_switch(cr__worker *w);
