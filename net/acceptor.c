@@ -8,15 +8,14 @@
 
 #include <linux/io_uring.h>
 
-#include "../runtime/ring.h"
-#include "../runtime/worker.h"
+#include "runtime_internal.h"
 
 #define BACKOFF_MIN_NS 1000000ull    /* first re-arm delay after EMFILE/ENFILE */
 #define BACKOFF_MAX_NS 1000000000ull /* longest delay */
 
 struct cr_acceptor {
 	cr__cqe_handler handler; /* completions of the multishot accept */
-	cr__worker *w;		 /* owning worker */
+	struct cr__worker *w;		 /* owning worker */
 	int lfd;		 /* listening socket */
 	unsigned queue_max;	 /* accepted fds queued before accepting pauses */
 	int *fds;		 /* FIFO of accepted fds (ring of cap) */
@@ -141,8 +140,7 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 
 int cr_acceptor_open(cr_acceptor **out, int listen_fd, unsigned queue_max)
 {
-	cr__worker *w = cr__self();
-	if (!w || !w->current)
+	if (!cr__in_task())
 		return -EPERM;
 	if (!out || listen_fd < 0)
 		return -EINVAL;
@@ -150,7 +148,7 @@ int cr_acceptor_open(cr_acceptor **out, int listen_fd, unsigned queue_max)
 	if (!a)
 		return -ENOMEM;
 	a->handler.fn = on_cqe;
-	a->w = w;
+	a->w = cr__self();
 	a->lfd = listen_fd;
 	a->queue_max = queue_max ? queue_max : 64;
 	a->backoff_ns = BACKOFF_MIN_NS;

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "../runtime/ring.h"
-#include "../runtime/worker.h"
+#include "runtime_internal.h"
 #include "receiver.h"
 
 /* Buffer group ids handed out so far (16 bits in the kernel). */
@@ -15,7 +14,7 @@ static unsigned next_bgid;
 
 int cr_bufpool_create(cr_bufpool **out, unsigned count, size_t size)
 {
-	cr__worker *w = cr__self();
+	struct cr__worker *w = cr__self();
 	if (!w)
 		return -EPERM;
 	if (!out || count == 0 || count > 32768 || (count & (count - 1)) || size == 0 ||

@@ -5,8 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../runtime/fiber.h"
-#include "../runtime/worker.h"
+#include "runtime_internal.h"
 #include "bufpool.h"
 
 /* Whether this kernel caps a multishot receive at a byte budget (6.16+):
@@ -166,18 +165,17 @@ void cr__receiver_fed(cr_receiver *r)
 
 int cr_receiver_open(cr_receiver **out, int fd, cr_bufpool *pool, unsigned max_held)
 {
-	cr__worker *w = cr__self();
-	if (!w || !w->current)
+	if (!cr__in_task())
 		return -EPERM;
 	if (!out || !pool || fd < 0)
 		return -EINVAL;
-	if (pool->w != w)
+	if (pool->w != cr__self())
 		return -EXDEV;
 	cr_receiver *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->handler.fn = on_cqe;
-	r->w = w;
+	r->w = cr__self();
 	r->pool = pool;
 	r->fd = fd;
 	r->max_held = max_held ? max_held : 8;
@@ -232,7 +230,7 @@ ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c)
 {
 	if (!r || !c)
 		return -EINVAL;
-	cr__worker *w = cr__self();
+	struct cr__worker *w = cr__self();
 	if (r->w != w)
 		return -EXDEV;
 	while (r->len == 0) {

@@ -8,8 +8,7 @@
 
 #include <linux/io_uring.h>
 
-#include "../runtime/ring.h"
-#include "../runtime/wait.h"
+#include "runtime_internal.h"
 
 /* One completion kept for the application: data in a buffer, EOF or an error. */
 typedef struct cr__recv_item {

@@ -5,9 +5,8 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
-#include "../runtime/wait.h"
+#include "runtime_internal.h"
 #include "bind.h"
-#include "../runtime/fiber.h"
 #include "sqe.h"
 
 /* Returns a new close-on-exec socket for a's family, or -errno. */

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../runtime/io.h"
+#include "runtime_internal.h"
 
 /* Zeroes *s and sets its opcode and fd.  Returns nothing. */
 static inline void cr__sqe_init(struct io_uring_sqe *s, uint8_t op, int fd)

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "../runtime/fiber.h"
+#include "runtime_internal.h"
 #include "sqe.h"
 
 /* Longest single transfer (like read(2) and write(2)). */

@@ -5,7 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../runtime/fiber.h"
+#include "runtime_internal.h"
 #include "sqe.h"
 
 #include "bind.h"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "task.h"
 #include "worker.h"
 
 #define CB_BLOCK 1024u

@@ -2,10 +2,8 @@
 /* Deadline scopes (asyncio.timeout): a per-task stack of absolute deadlines. */
 #include <errno.h>
 
-#include "worker.h"
-
-/* Charges the timeout to the innermost scope whose deadline has passed. */
-void cr__deadline_mark_expired(cr_task *t, uint64_t now);
+#include "deadline.h"
+#include "task.h"
 
 void cr__deadline_mark_expired(cr_task *t, uint64_t now)
 {

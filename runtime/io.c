@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "ring.h"
+#include "task.h"
+#include "wait.h"
 #include "worker.h"
 
 /* Asks the kernel to cancel the operation whose user_data is w; the wait

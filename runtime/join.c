@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "join.h"
 #include "remote.h"
+#include "task.h"
 #include "worker.h"
 
 void cr__watch_add(cr_task *t, cr__watch *n, cr__wait *w, int index)

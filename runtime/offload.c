@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "task.h"
 #include "worker.h"
 
 enum job_state { JOB_QUEUED = 1, JOB_RUNNING = 2, JOB_DONE = 3, JOB_DROPPED = 4 };

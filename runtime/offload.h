@@ -15,9 +15,4 @@ struct cr__offload *cr__offload_create(unsigned max_threads);
  * joined.  Returns nothing. */
 void cr__offload_destroy(struct cr__offload *p);
 
-/* Blocks SIGINT/SIGTERM on worker w's thread and starts reading them from a
- * signalfd if cfg.cancel_on_signal is set.  Returns 0 or -errno (why is
- * filled). */
-int cr__signals_setup(struct cr__worker *w, char *why, unsigned long whylen);
-
 #endif

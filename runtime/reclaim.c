@@ -2,7 +2,6 @@
 /* Quiescent-state reclamation: a retired object is freed once every worker has passed its loop top.
  */
 #include "reclaim.h"
-
 #include "worker.h"
 
 #define OFFLINE UINT64_MAX

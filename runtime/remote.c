@@ -9,6 +9,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "join.h"
+#include "scheduler.h"
+#include "stats.h"
+#include "task.h"
+#include "worker.h"
+
 /* Wakes a sleeping worker: MSG_RING from a worker's ring, else its eventfd. */
 static void ring_doorbell(cr__worker *to)
 {

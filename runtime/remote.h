@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include "task.h"
 #include "worker.h"
 
 enum cr__msg_kind {
@@ -65,7 +66,17 @@ int cr__remote_wait_done(cr_task *t, int shielded);
 int cr__remote_spawn(cr__worker *to, cr_task **out, cr_task_fn fn, void *arg,
 		     const cr_spawn_opts *opts);
 
-/* Fills the counters of w (the calling worker's own).  Returns nothing. */
-void cr__stats_fill(cr__worker *w, cr_stats *out);
+/* Posts m to worker `to`'s inbox and rings its doorbell if it sleeps.
+ * Callable from any thread.  Returns nothing. */
+void cr__remote_post(cr__worker *to, cr__msg *m);
+
+/* Rings `to`'s doorbell if it is asleep (no message).  Returns nothing. */
+void cr__remote_poke(cr__worker *to);
+
+/* Handles every message in w's inbox.  Returns the number handled. */
+unsigned cr__remote_drain(cr__worker *w);
+
+/* Sets up w's doorbells (eventfd read on the ring).  Returns 0 or -errno. */
+int cr__remote_init(cr__worker *w);
 
 #endif

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 
 #include "setup_error.h"
+#include "task.h"
+#include "wait.h"
 #include "worker.h"
 
 struct cr__ring {

@@ -12,6 +12,10 @@
 #include "offload.h"
 #include "remote.h"
 #include "ring.h"
+#include "scheduler.h"
+#include "signals.h"
+#include "stack_overflow.h"
+#include "task.h"
 #include "worker.h"
 
 static _Thread_local char setup_error[256];

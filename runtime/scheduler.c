@@ -3,8 +3,12 @@
 #include <errno.h>
 #include <time.h>
 
+#include "scheduler.h"
 #include "fiber.h"
+#include "remote.h"
 #include "ring.h"
+#include "stack_overflow.h"
+#include "task.h"
 #include "worker.h"
 
 _Thread_local cr__worker *cr__tls_worker;

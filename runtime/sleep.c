@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "scheduler.h"
 #include "worker.h"
 
 /* A sleep: the wait plus the timer that ends it. */
@@ -42,7 +43,7 @@ int cr_yield(void)
 		if (r)
 			return r;
 	}
-	cr__yield_shielded();
+	cr__sched_requeue(w, t);
 	return 0;
 }
 

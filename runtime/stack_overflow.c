@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "stack_overflow.h"
+#include "task.h"
 #include "worker.h"
 
 #define ALTSTACK_SIZE (64u * 1024u)

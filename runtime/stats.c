@@ -2,6 +2,7 @@
 /* Snapshots of worker counters, taken by the worker that owns them. */
 #include <errno.h>
 
+#include "stats.h"
 #include "remote.h"
 #include "ring.h"
 #include "worker.h"

@@ -4,7 +4,10 @@
 #include <string.h>
 
 #include "fiber.h"
+#include "join.h"
 #include "remote.h"
+#include "scheduler.h"
+#include "task_group.h"
 #include "worker.h"
 
 #define TCB_SPACE ((sizeof(cr_task) + 63u) & ~(size_t)63u)

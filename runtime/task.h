@@ -64,16 +64,15 @@ struct cr_task {
  * Must not be called on t's own stack.  Returns nothing. */
 void cr__task_reap(struct cr_task *t);
 
-/* Wakes everyone watching t (t just ended).  Returns nothing. */
-void cr__task_notify_watchers(struct cr_task *t);
+/* Creates a task on w (the calling thread's worker).  Returns 0 or -errno. */
+int cr__task_create(struct cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
+		    const cr_spawn_opts *opts);
 
-/* Links watch node n onto t's watchers.  Returns nothing. */
-void cr__watch_add(struct cr_task *t, cr__watch *n, cr__wait *w, int index);
+/* Drops the handle of t: reaps it if it ended, else marks it detached.  Works
+ * for tasks on any worker.  Returns nothing. */
+void cr__task_release(cr_task *t);
 
-/* Unlinks n from t if still linked.  Returns nothing. */
-void cr__watch_remove(struct cr_task *t, cr__watch *n);
-
-/* Called by a task group when a member ends.  Returns nothing. */
-void cr__group_member_done(struct cr_task *t);
+/* Cancels every task of w and marks it stopping.  Returns nothing. */
+void cr__worker_stop(struct cr__worker *w);
 
 #endif

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "task_group.h"
+#include "task.h"
 #include "worker.h"
 
 void cr_task_group_init(cr_task_group *g)

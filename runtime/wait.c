@@ -2,10 +2,11 @@
 /* Parking and waking tasks on waiter records; where cancellation and deadlines take effect. */
 #include <errno.h>
 
+#include "deadline.h"
 #include "remote.h"
+#include "scheduler.h"
+#include "task.h"
 #include "worker.h"
-
-void cr__deadline_mark_expired(cr_task *t, uint64_t now);
 
 int cr__wait_prepare(void)
 {

@@ -58,7 +58,7 @@ void cr__wake(struct cr__wait *w, int res);
  * next wait.  Returns nothing. */
 void cr__wait_abort(struct cr__wait *w, int reason);
 
-/* cr__yield_shielded (worker.h) lets every other ready item run once. */
+/* cr__yield_shielded (current.h) lets every other ready item run once. */
 
 /* Consumes a cancellation of the current task that arrived after its last
  * wait was already woken (see cr__wait_park).  Returns 1 if there was one

@@ -12,11 +12,11 @@
 #include "callback.h"
 #include "reclaim.h"
 #include "context.h"
+#include "current.h"
 #include "inbox.h"
 #include "ring.h"
 #include "runq.h"
 #include "stack_pool.h"
-#include "task.h"
 #include "timer_heap.h"
 
 struct cr__ring;
@@ -90,84 +90,5 @@ typedef struct cr__worker {
 	size_t sched_stack_size;     /* ASan: scheduler stack size */
 	void *sched_fiber;           /* TSan fiber of the scheduler */
 } cr__worker;
-
-/* The worker running on this thread, or NULL outside cr_run. */
-extern _Thread_local cr__worker *cr__tls_worker;
-
-/* Returns the calling thread's worker or NULL. */
-static inline cr__worker *cr__self(void) { return cr__tls_worker; }
-
-/* Makes t ready (appends it to the run queue).  Returns nothing. */
-static inline void cr__sched_ready(cr__worker *w, cr_task *t)
-{
-	t->state = CR__TASK_READY;
-	cr__runq_push(&w->ready, &t->run);
-}
-
-/* Switches from the current task to the scheduler; returns when resumed.
- * The caller sets the task's state first.  Returns nothing. */
-void cr__sched_suspend(cr__worker *w, cr_task *t);
-
-/* Lets every other ready item run once, ignoring cancellation and deadlines
- * (no wait record: a READY task is not parked, so a cancellation meanwhile
- * only marks it and its next wait reports it).  Returns nothing. */
-static inline void cr__yield_shielded(void)
-{
-	cr__worker *w = cr__self();
-	cr_task *t = w->current;
-	cr__sched_ready(w, t);
-	cr__sched_suspend(w, t);
-}
-
-/* Called first by a task that starts running: finishes the exit of the task
- * that switched to it, if that one ended.  Returns nothing. */
-void cr__sched_after_switch(cr__worker *w);
-
-/* Switches away from a finished task for the last time, to the next ready
- * task of the batch or to the scheduler.  Never returns (it is not declared
- * _Noreturn so that the task's entry reaches it by a jump, not a call: see
- * cr__ctx_trampoline on the CPU's return predictor). */
-void cr__sched_exit(cr__worker *w, cr_task *t);
-
-/* Runs the loop until the runtime stops (main task ended, no task running
- * anywhere).  Returns nothing. */
-void cr__sched_loop(cr__worker *w);
-
-/* Creates a task on w (the calling thread's worker).  Returns 0 or -errno. */
-int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
-		    const cr_spawn_opts *opts);
-
-/* Drops the handle of t: reaps it if it ended, else marks it detached.  Works
- * for tasks on any worker.  Returns nothing. */
-void cr__task_release(cr_task *t);
-
-/* Cancels every task of w and marks it stopping.  Returns nothing. */
-void cr__worker_stop(cr__worker *w);
-
-/* Fires every timer due at or before now.  Returns the number fired. */
-unsigned cr__timers_fire(cr__worker *w, uint64_t now);
-
-/* Posts m to worker `to`'s inbox and rings its doorbell if it sleeps.
- * Callable from any thread.  Returns nothing. */
-void cr__remote_post(cr__worker *to, cr__msg *m);
-
-/* Rings `to`'s doorbell if it is asleep (no message).  Returns nothing. */
-void cr__remote_poke(cr__worker *to);
-
-/* Handles every message in w's inbox.  Returns the number handled. */
-unsigned cr__remote_drain(cr__worker *w);
-
-/* Sets up w's doorbells (eventfd read on the ring).  Returns 0 or -errno. */
-int cr__remote_init(cr__worker *w);
-
-/* Installs the process-wide overflow reporter and this thread's signal
- * stack.  Returns 0 or -errno. */
-int cr__overflow_init(cr__worker *w);
-
-/* Removes this thread's signal stack.  Returns nothing. */
-void cr__overflow_fini(cr__worker *w);
-
-/* Aborts with a report if t's canary shows an overflow.  Returns nothing. */
-void cr__overflow_check_canary(cr__worker *w, cr_task *t);
 
 #endif

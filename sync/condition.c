@@ -6,7 +6,7 @@
 
 #include "cqs.h"
 #include "permits.h"
-#include "worker.h"
+#include "runtime_internal.h"
 
 void cr_cond_init(cr_cond *c, cr_lock *lock)
 {

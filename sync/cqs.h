@@ -6,8 +6,7 @@
 #include <coring/sync.h>
 #include <stdint.h>
 
-#include "../runtime/reclaim.h"
-#include "../runtime/wait.h"
+#include "runtime_internal.h"
 
 /*
  * Design (after Koval, Khalanskiy, Alistarh, "CQS", PLDI 2023): waiters take

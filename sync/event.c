@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "cqs.h"
-#include "worker.h"
+#include "runtime_internal.h"
 
 void cr_event_init(cr_event *e)
 {

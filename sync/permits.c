@@ -6,7 +6,7 @@
 #include <errno.h>
 
 #include "cqs.h"
-#include "worker.h"
+#include "runtime_internal.h"
 
 #define HANDOFF ((int64_t)1 << 32)
 
@@ -36,8 +36,7 @@ int cr__permits_acquire(int64_t *state, int64_t bound, cr_waitq *q, int interrup
 {
 	if (cr__permits_try(state) == 0)
 		return 0;
-	cr__worker *w = cr__self();
-	if (!w || !w->current)
+	if (!cr__in_task())
 		return -EPERM;
 	if (interruptible) {
 		int r = cr__wait_prepare();

@@ -5,7 +5,7 @@
 
 #include "cqs.h"
 #include "queue_store.h"
-#include "worker.h"
+#include "runtime_internal.h"
 
 /* A FIFO list of waiters (its fields are the waiter records, oldest first). */
 typedef struct cr__queue_waiters wlist;

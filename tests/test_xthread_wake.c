@@ -7,6 +7,7 @@
 #include "check.h"
 
 #include "../runtime/wait.h"
+#include "../runtime/remote.h"
 #include "../runtime/worker.h"
 
 #if defined(CHECK_UNDER_TSAN)

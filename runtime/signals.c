@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "signals.h"
 #include "fiber.h"
 #include "io.h"
 #include "offload.h"
