@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "task.h"
+#include "list.h"
 #include "worker.h"
 
 #define CB_BLOCK 1024u
@@ -77,7 +78,7 @@ cr_callback_id cr_call_soon(cr_callback_fn fn, void *arg)
 
 static void cb_timer_fire(cr__timer *tm)
 {
-	cr__callback *cb = (cr__callback *)((char *)tm - offsetof(cr__callback, timer));
+	cr__callback *cb = cr__container_of(tm, cr__callback, timer);
 	cb->state = CR__CB_QUEUED;
 	cr__runq_push(&cr__self()->ready, &cb->run);
 }

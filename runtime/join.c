@@ -12,32 +12,20 @@ void cr__watch_add(cr_task *t, cr__watch *n, cr__wait *w, int index)
 {
 	n->wait = w;
 	n->index = index;
-	n->prev = NULL;
-	n->next = t->watchers;
-	if (t->watchers)
-		t->watchers->prev = n;
-	t->watchers = n;
-	n->linked = 1;
+	cr__list_push_front(&t->watchers, &n->node);
 }
 
-void cr__watch_remove(cr_task *t, cr__watch *n)
+void cr__watch_remove(cr__watch *n)
 {
-	if (!n->linked)
-		return;
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		t->watchers = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	n->linked = 0;
+	if (cr__list_linked(&n->node))
+		cr__list_remove(&n->node);
 }
 
 void cr__task_notify_watchers(cr_task *t)
 {
-	while (t->watchers) {
-		cr__watch *n = t->watchers;
-		cr__watch_remove(t, n);
+	cr__list *l;
+	while ((l = cr__list_pop_front(&t->watchers))) {
+		cr__watch *n = cr__list_entry(l, cr__watch, node);
 		cr__wake(n->wait, n->index);
 	}
 }
@@ -60,7 +48,7 @@ static int wait_done(cr_task *t, int shielded)
 	cr__watch n;
 	cr__watch_add(t, &n, &w, 0);
 	int r = cr__wait_park(&w);
-	cr__watch_remove(t, &n);
+	cr__watch_remove(&n);
 	return r < 0 ? r : 0;
 }
 
@@ -150,7 +138,7 @@ int cr_wait_any(cr_task *const *tasks, size_t n, size_t *index)
 			cr__watch_add(tasks[i], &nodes[i], &w, (int)i);
 		r = cr__wait_park(&w);
 		for (size_t i = 0; i < n; i++)
-			cr__watch_remove(tasks[i], &nodes[i]);
+			cr__watch_remove(&nodes[i]);
 		if (nodes != local)
 			free(nodes);
 		if (r < 0)

@@ -11,7 +11,7 @@ void cr__task_notify_watchers(struct cr_task *t);
 /* Links watch node n onto t's watchers.  Returns nothing. */
 void cr__watch_add(struct cr_task *t, cr__watch *n, cr__wait *w, int index);
 
-/* Unlinks n from t if still linked.  Returns nothing. */
-void cr__watch_remove(struct cr_task *t, cr__watch *n);
+/* Unlinks n from the task it watches if still linked.  Returns nothing. */
+void cr__watch_remove(cr__watch *n);
 
 #endif

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "list.h"
 #include "task.h"
 #include "worker.h"
 
@@ -14,8 +15,7 @@ enum job_state { JOB_QUEUED = 1, JOB_RUNNING = 2, JOB_DONE = 3, JOB_DROPPED = 4 
 
 /* One blocking call; lives on the calling task's stack. */
 typedef struct job {
-	struct job *next;  /* FIFO link */
-	struct job *prev;  /* FIFO link */
+	cr__list node;     /* on the pool's queue while queued */
 	cr_blocking_fn fn; /* the call */
 	void *arg;         /* its argument */
 	intptr_t result;   /* its return value */
@@ -27,8 +27,7 @@ typedef struct job {
 struct cr__offload {
 	pthread_mutex_t mu;  /* guards everything below */
 	pthread_cond_t cv;   /* signalled on new work and on shutdown */
-	job *head;           /* oldest queued call */
-	job *tail;           /* newest queued call */
+	cr__list queue;      /* job.node: queued calls, oldest first */
 	unsigned threads;    /* threads started */
 	unsigned idle;       /* threads waiting for work */
 	unsigned max;        /* most threads */
@@ -48,20 +47,9 @@ struct cr__offload *cr__offload_create(unsigned max_threads)
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	cr__list_init(&p->queue);
 	p->max = max_threads;
 	return p;
-}
-
-static void unlink_job(struct cr__offload *p, job *j)
-{
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		p->head = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	else
-		p->tail = j->prev;
 }
 
 static void *pool_thread(void *arg)
@@ -69,15 +57,15 @@ static void *pool_thread(void *arg)
 	struct cr__offload *p = arg;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->head && !p->shutdown) {
+		while (cr__list_empty(&p->queue) && !p->shutdown) {
 			p->idle++;
 			pthread_cond_wait(&p->cv, &p->mu);
 			p->idle--;
 		}
-		if (!p->head)
+		cr__list *l = cr__list_pop_front(&p->queue);
+		if (!l)
 			break;
-		job *j = p->head;
-		unlink_job(p, j);
+		job *j = cr__list_entry(l, job, node);
 		j->state = JOB_RUNNING;
 		pthread_mutex_unlock(&p->mu);
 		intptr_t r = j->fn(j->arg);
@@ -95,12 +83,12 @@ static void *pool_thread(void *arg)
  * cannot be stopped; its completion is the wake-up. */
 static void job_abort(cr__wait *w, int reason)
 {
-	job *j = (job *)((char *)w - offsetof(job, wait));
+	job *j = cr__container_of(w, job, wait);
 	struct cr__offload *p = j->pool;
 	pthread_mutex_lock(&p->mu);
 	int queued = j->state == JOB_QUEUED;
 	if (queued) {
-		unlink_job(p, j);
+		cr__list_remove(&j->node);
 		j->state = JOB_DROPPED;
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -140,12 +128,7 @@ int cr_to_thread(cr_blocking_fn fn, void *arg, intptr_t *result)
 	pthread_mutex_lock(&p->mu);
 	r = maybe_start_thread(p);
 	if (r == 0) {
-		j.prev = p->tail;
-		if (p->tail)
-			p->tail->next = &j;
-		else
-			p->head = &j;
-		p->tail = &j;
+		cr__list_push_back(&p->queue, &j.node);
 		pthread_cond_signal(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);

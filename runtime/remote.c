@@ -13,6 +13,7 @@
 #include "scheduler.h"
 #include "stats.h"
 #include "task.h"
+#include "list.h"
 #include "worker.h"
 
 /* Wakes a sleeping worker: MSG_RING from a worker's ring, else its eventfd. */
@@ -68,7 +69,7 @@ static void arm_eventfd(cr__worker *w)
 static void on_eventfd(cr__cqe_handler *h, int res, uint32_t flags)
 {
 	(void)flags;
-	cr__worker *w = (cr__worker *)((char *)h - offsetof(cr__worker, event_handler));
+	cr__worker *w = cr__container_of(h, cr__worker, event_handler);
 	if (res != -ECANCELED && res != -EBADF)
 		arm_eventfd(w);
 }
@@ -105,8 +106,8 @@ static void handle_watch(cr__watch_req *req)
 static void handle_unwatch(cr__watch_req *req)
 {
 	/* Linked means the task has not ended: this is the one wake-up. */
-	if (req->node.linked) {
-		cr__watch_remove(req->task, &req->node);
+	if (cr__list_linked(&req->node.node)) {
+		cr__watch_remove(&req->node);
 		cr__wake(&req->wait, req->wait.abort_reason);
 	}
 	/* Last touch: the requester may release req as soon as it sees this. */
@@ -117,7 +118,7 @@ static void handle(cr__worker *w, cr__msg *m)
 {
 	switch (m->kind) {
 	case CR__MSG_WAKE: {
-		cr__wait *wt = (cr__wait *)((char *)m - offsetof(cr__wait, msg));
+		cr__wait *wt = cr__container_of(m, cr__wait, msg);
 		w->stats.wakeups_received++;
 		if (!wt->woken) {
 			wt->woken = 1;
@@ -132,16 +133,16 @@ static void handle(cr__worker *w, cr__msg *m)
 		handle_watch((cr__watch_req *)m);
 		break;
 	case CR__MSG_UNWATCH:
-		handle_unwatch((cr__watch_req *)((char *)m - offsetof(cr__watch_req, unwatch_msg)));
+		handle_unwatch(cr__container_of(m, cr__watch_req, unwatch_msg));
 		break;
 	case CR__MSG_CANCEL: {
-		cr_task *t = (cr_task *)((char *)m - offsetof(cr_task, cancel_msg));
+		cr_task *t = cr__container_of(m, cr_task, cancel_msg);
 		atomic_flag_clear_explicit(&t->cancel_posted, memory_order_release);
 		cr_cancel(t);
 		break;
 	}
 	case CR__MSG_RELEASE:
-		cr__task_release((cr_task *)((char *)m - offsetof(cr_task, release_msg)));
+		cr__task_release(cr__container_of(m, cr_task, release_msg));
 		break;
 	case CR__MSG_STOP:
 		cr__worker_stop(w);
@@ -178,7 +179,7 @@ unsigned cr__remote_drain(cr__worker *w)
 static void watch_abort(cr__wait *w, int reason)
 {
 	(void)reason;
-	cr__watch_req *req = (cr__watch_req *)((char *)w - offsetof(cr__watch_req, wait));
+	cr__watch_req *req = cr__container_of(w, cr__watch_req, wait);
 	req->unwatch_msg.kind = CR__MSG_UNWATCH;
 	cr__remote_post(req->task->worker, &req->unwatch_msg);
 }

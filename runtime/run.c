@@ -93,8 +93,9 @@ static void worker_destroy(cr__worker *w)
 {
 	if (!w)
 		return;
-	for (cr_task *t = w->all; t; t = t->all_next)
-		cr__tsan_destroy(t->tsan_fiber); /* ended tasks whose handle was never released */
+	cr__list *l;
+	cr__list_for_each(l, &w->all) /* ended tasks whose handle was never released */
+		cr__tsan_destroy(cr__list_entry(l, cr_task, all_node)->tsan_fiber);
 	cr__reclaim_flush(w); /* every worker has stopped: nobody reads these any more */
 	cr__timer_heap_free(&w->timers); /* first: armed timers live in callback records */
 	cr__callbacks_destroy(&w->callbacks);
@@ -123,6 +124,7 @@ static int worker_create(cr__runtime *rt, unsigned id, char *why, size_t whylen)
 	w->event_fd = -1;
 	w->signal_fd = -1;
 	cr__stack_pool_init(&w->stacks);
+	cr__list_init(&w->all);
 	int r = cr__ring_open(&w->ring, &rt->cfg, why, whylen);
 	if (r == 0 && (r = cr__remote_init(w)) < 0)
 		snprintf(why, whylen, "could not create the worker's eventfd: %s", strerror(-r));

@@ -9,6 +9,7 @@
 #include "ring.h"
 #include "stack_overflow.h"
 #include "task.h"
+#include "list.h"
 #include "worker.h"
 
 _Thread_local cr__worker *cr__tls_worker;
@@ -94,7 +95,7 @@ static cr_task *next_in_batch(cr__worker *w)
 	cr__runq_pop(&w->ready);
 	w->batch_left--;
 	w->since_poll++;
-	return (cr_task *)((char *)r - offsetof(cr_task, run));
+	return cr__container_of(r, cr_task, run);
 }
 
 void cr__sched_suspend(cr__worker *w, cr_task *t)
@@ -248,9 +249,9 @@ static void run_ready(cr__worker *w)
 		cr__runnable *r = cr__runq_pop(&w->ready);
 		w->since_poll++;
 		if (r->kind == CR__RUN_TASK)
-			resume_task(w, (cr_task *)((char *)r - offsetof(cr_task, run)));
+			resume_task(w, cr__container_of(r, cr_task, run));
 		else
-			cr__callback_run(w, (cr__callback *)((char *)r - offsetof(cr__callback, run)));
+			cr__callback_run(w, cr__container_of(r, cr__callback, run));
 	}
 }
 

@@ -14,6 +14,7 @@
 #include "io.h"
 #include "offload.h"
 #include "remote.h"
+#include "list.h"
 #include "worker.h"
 
 static void on_stop_signal(cr__cqe_handler *h, int res, uint32_t flags);
@@ -33,7 +34,7 @@ static void arm_stop_signal(cr__worker *w)
 static void on_stop_signal(cr__cqe_handler *h, int res, uint32_t flags)
 {
 	(void)flags;
-	cr__worker *w = (cr__worker *)((char *)h - offsetof(cr__worker, signal_handler));
+	cr__worker *w = cr__container_of(h, cr__worker, signal_handler);
 	if (res == -ECANCELED || res == -EBADF)
 		return;
 	if (res == (int)sizeof(struct signalfd_siginfo) && w->main_task &&

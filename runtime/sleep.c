@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "scheduler.h"
+#include "list.h"
 #include "worker.h"
 
 /* A sleep: the wait plus the timer that ends it. */
@@ -21,7 +22,7 @@ uint64_t cr_now_ns(void)
 
 static void sleep_fire(cr__timer *tm)
 {
-	sleep_wait *s = (sleep_wait *)((char *)tm - offsetof(sleep_wait, timer));
+	sleep_wait *s = cr__container_of(tm, sleep_wait, timer);
 	cr__wake(&s->wait, 0);
 }
 

@@ -12,31 +12,15 @@
 
 #define TCB_SPACE ((sizeof(cr_task) + 63u) & ~(size_t)63u)
 
-static void all_link(cr__worker *w, cr_task *t)
-{
-	t->all_prev = NULL;
-	t->all_next = w->all;
-	if (w->all)
-		w->all->all_prev = t;
-	w->all = t;
-}
-
-static void all_unlink(cr__worker *w, cr_task *t)
-{
-	if (t->all_prev)
-		t->all_prev->all_next = t->all_next;
-	else
-		w->all = t->all_next;
-	if (t->all_next)
-		t->all_next->all_prev = t->all_prev;
-}
-
 void cr__worker_stop(cr__worker *w)
 {
 	w->stopping = 1;
-	for (cr_task *t = w->all; t; t = t->all_next)
+	cr__list *l;
+	cr__list_for_each(l, &w->all) {
+		cr_task *t = cr__list_entry(l, cr_task, all_node);
 		if (t->state != CR__TASK_DONE)
 			cr_cancel(t);
+	}
 }
 
 /* The main task ended: asyncio.run cancels everything still alive, on every
@@ -135,10 +119,9 @@ int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
 	t->canary_checked = 0;
 	t->wait = NULL;
 	t->deadline = NULL;
-	t->watchers = NULL;
+	cr__list_init(&t->watchers);
 	t->group = NULL;
-	t->group_next = NULL;
-	t->group_prev = NULL;
+	t->group_node = (cr__list){0};
 	t->slot = slot;
 	t->slot_size = slot_size;
 	t->stack_class = cls;
@@ -155,7 +138,7 @@ int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
 	atomic_flag_clear_explicit(&t->cancel_posted, memory_order_relaxed);
 	t->cancel_msg.kind = CR__MSG_CANCEL;
 	t->release_msg.kind = CR__MSG_RELEASE;
-	all_link(w, t);
+	cr__list_push_front(&w->all, &t->all_node);
 	count_in(w);
 	w->stats.tasks_alive++;
 	w->stats.tasks_spawned++;
@@ -168,7 +151,7 @@ int cr__task_create(cr__worker *w, cr_task **out, cr_task_fn fn, void *arg,
 void cr__task_reap(cr_task *t)
 {
 	cr__worker *w = t->worker;
-	all_unlink(w, t);
+	cr__list_remove(&t->all_node);
 	cr__tsan_destroy(t->tsan_fiber);
 	w->stats.tasks_alive--;
 	cr__stack_put(&w->stacks, t->stack_class, t->slot);

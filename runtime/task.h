@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "context.h"
+#include "list.h"
 #include "runq.h"
 #include "wait.h"
 
@@ -22,11 +23,9 @@ enum cr__task_state {
 
 /* Someone waiting for a task to end (join, gather, wait_any, groups). */
 typedef struct cr__watch {
-	struct cr__watch *next; /* next watcher of the same task */
-	struct cr__watch *prev; /* previous watcher */
+	cr__list node;          /* on the task's watchers while linked */
 	struct cr__wait *wait;  /* woken with `index` when the task ends */
 	int index;              /* value handed to cr__wake */
-	uint8_t linked;         /* 1 while on the task's list */
 } cr__watch;
 
 struct cr_task {
@@ -42,12 +41,10 @@ struct cr_task {
 	uint8_t canary_checked;      /* 1: stack uses the canary fallback */
 	cr__wait *wait;              /* current wait while parked */
 	cr_deadline *deadline;       /* innermost deadline scope, or NULL */
-	cr__watch *watchers;         /* who waits for this task to end */
+	cr__list watchers;           /* cr__watch.node: who waits for this task to end */
 	cr_task_group *group;        /* owning group, or NULL */
-	struct cr_task *group_next;  /* sibling in the group */
-	struct cr_task *group_prev;  /* sibling in the group */
-	struct cr_task *all_next;    /* worker's list of live tasks */
-	struct cr_task *all_prev;    /* worker's list of live tasks */
+	cr__list group_node;         /* on the group's members while in a group */
+	cr__list all_node;           /* on the worker's list of live tasks */
 	void *slot;                  /* stack slot base (guard page) */
 	size_t slot_size;            /* stack slot size */
 	int stack_class;             /* pool size class */

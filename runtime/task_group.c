@@ -10,14 +10,18 @@
 void cr_task_group_init(cr_task_group *g)
 {
 	memset(g, 0, sizeof(*g));
+	cr__list_init(&g->members);
 }
 
 static void cancel_members(cr_task_group *g)
 {
 	g->cancelling = 1;
-	for (cr_task *t = g->first; t; t = t->group_next)
+	cr__list *l;
+	cr__list_for_each(l, &g->members) {
+		cr_task *t = cr__list_entry(l, cr_task, group_node);
 		if (t->state != CR__TASK_DONE)
 			cr_cancel(t);
+	}
 }
 
 int cr_task_group_spawn(cr_task_group *g, cr_task_fn fn, void *arg, const cr_spawn_opts *opts)
@@ -33,11 +37,7 @@ int cr_task_group_spawn(cr_task_group *g, cr_task_fn fn, void *arg, const cr_spa
 		return r;
 	t->detached = 1; /* the group does the waiting; the stack goes back on exit */
 	t->group = g;
-	t->group_prev = NULL;
-	t->group_next = g->first;
-	if (g->first)
-		((cr_task *)g->first)->group_prev = t;
-	g->first = t;
+	cr__list_push_front(&g->members, &t->group_node);
 	g->live++;
 	g->worker = w;
 	return 0;
@@ -46,12 +46,7 @@ int cr_task_group_spawn(cr_task_group *g, cr_task_fn fn, void *arg, const cr_spa
 void cr__group_member_done(cr_task *t)
 {
 	cr_task_group *g = t->group;
-	if (t->group_prev)
-		t->group_prev->group_next = t->group_next;
-	else
-		g->first = t->group_next;
-	if (t->group_next)
-		t->group_next->group_prev = t->group_prev;
+	cr__list_remove(&t->group_node);
 	t->group = NULL;
 	g->live--;
 	if (t->result < 0 && !g->first_error && !g->cancelling) {

@@ -6,6 +6,7 @@
 #include "remote.h"
 #include "scheduler.h"
 #include "task.h"
+#include "list.h"
 #include "worker.h"
 
 int cr__wait_prepare(void)
@@ -46,7 +47,7 @@ void cr__wait_init(cr__wait *w, cr__abort_fn abort)
 
 static void deadline_fire(cr__timer *tm)
 {
-	cr__wait *w = (cr__wait *)((char *)tm - offsetof(cr__wait, deadline));
+	cr__wait *w = cr__container_of(tm, cr__wait, deadline);
 	cr__deadline_mark_expired(w->task, tm->when);
 	cr__wait_abort(w, -ETIMEDOUT);
 }

@@ -14,6 +14,7 @@
 #include "context.h"
 #include "current.h"
 #include "inbox.h"
+#include "list.h"
 #include "ring.h"
 #include "runq.h"
 #include "stack_pool.h"
@@ -71,7 +72,7 @@ typedef struct cr__worker {
 	cr__callbacks callbacks;     /* call_soon / call_later records */
 	cr_stats stats;              /* counters for cr_stats_get */
 	cr_config cfg;               /* configuration in force */
-	cr_task *all;                /* list of live tasks (for shutdown) */
+	cr__list all;                /* cr_task.all_node: live tasks (for shutdown) */
 	cr_task *main_task;          /* the task cr_run started (worker 0 only) */
 	int main_result;             /* its return value */
 	int stopping;                /* 1 once this worker cancelled its tasks for shutdown */

@@ -142,7 +142,7 @@ static void skip_cancelled_head(cr_waitq *q)
 /* Cancels the waiter if no waker has won its cell yet (the abort action). */
 static void abort_cell(cr__wait *w, int reason)
 {
-	cr__cqs_waiter *wt = (cr__cqs_waiter *)((char *)w - offsetof(cr__cqs_waiter, wait));
+	cr__cqs_waiter *wt = cr__container_of(w, cr__cqs_waiter, wait);
 	uintptr_t expect = (uintptr_t)w;
 	if (!CAS(&wt->seg->cells[wt->slot], &expect, CANCELLED))
 		return; /* a waker won: its wake-up is on the way and carries the result */

@@ -8,7 +8,6 @@
 #include "runtime_internal.h"
 
 /* A FIFO list of waiters (its fields are the waiter records, oldest first). */
-typedef struct cr__queue_waiters wlist;
 
 /*
  * The item storage, the counters and two FIFO lists of waiting getters and
@@ -32,11 +31,9 @@ typedef struct cr__queue_waiters wlist;
 /* A waiting getter or putter.  Lives on the waiting task's stack. */
 typedef struct waiter {
 	cr__wait wait;	     /* the runtime's wait record (woken once) */
-	struct waiter *prev; /* towards the first waiter, NULL at the head */
-	struct waiter *next; /* towards the last waiter, NULL at the tail */
+	cr__list node;	     /* on q->getters or q->putters, then on a waker's chain */
 	cr_queue *q;	     /* the queue (its spinlock guards the links) */
-	wlist *list;	     /* the list it waits in (q->getters or q->putters) */
-	int linked;	     /* 1 until a waker or the abort action unlinks it */
+	int linked;	     /* 1 until a waker or the abort action takes it off the queue */
 } waiter;
 
 static void spin_lock(uint32_t *s)
@@ -75,8 +72,8 @@ static int init(cr_queue *q, int kind, size_t item_size, long maxsize, cr_compar
 	q->cmp_ctx = ctx;
 	q->unfinished = 0;
 	q->shut = 0;
-	q->getters.first = q->getters.last = NULL;
-	q->putters.first = q->putters.last = NULL;
+	cr__list_init(&q->getters);
+	cr__list_init(&q->putters);
 	cr_event_init(&q->finished);
 	q->finished.flag = 1; /* nothing unfinished: join returns at once */
 	return 0;
@@ -101,7 +98,7 @@ int cr_priority_queue_init(cr_queue *q, size_t item_size, long maxsize, cr_compa
 int cr_queue_destroy(cr_queue *q)
 {
 	spin_lock(&q->spin);
-	int busy = q->getters.first || q->putters.first;
+	int busy = !cr__list_empty(&q->getters) || !cr__list_empty(&q->putters);
 	spin_unlock(&q->spin);
 	if (busy || cr__cqs_has_waiters(&q->finished.waiters))
 		return -EBUSY;
@@ -116,30 +113,16 @@ static int full(const cr_queue *q)
 }
 
 /* Links wt at the tail of l; the spinlock is held. */
-static void link_tail(wlist *l, waiter *wt)
+static void link_tail(cr__list *l, waiter *wt)
 {
-	waiter *last = l->last;
-	wt->prev = last;
-	wt->next = NULL;
-	if (last)
-		last->next = wt;
-	else
-		l->first = wt;
-	l->last = wt;
+	cr__list_push_back(l, &wt->node);
 	wt->linked = 1;
 }
 
-/* Unlinks wt from l; the spinlock is held. */
-static void unlink_waiter(wlist *l, waiter *wt)
+/* Unlinks wt from its queue list; the spinlock is held. */
+static void unlink_waiter(waiter *wt)
 {
-	if (wt->prev)
-		wt->prev->next = wt->next;
-	else
-		l->first = wt->next;
-	if (wt->next)
-		wt->next->prev = wt->prev;
-	else
-		l->last = wt->prev;
+	cr__list_remove(&wt->node);
 	wt->linked = 0;
 }
 
@@ -147,12 +130,13 @@ static void unlink_waiter(wlist *l, waiter *wt)
  * held.  Returns its wait record, to be woken once the spinlock is dropped
  * (a wake-up for another worker may ring its doorbell, a system call), or
  * NULL if nobody waits. */
-static cr__wait *wake_next(wlist *l)
+static cr__wait *wake_next(cr__list *l)
 {
-	waiter *wt = l->first;
-	if (!wt)
+	cr__list *n = cr__list_first(l);
+	if (!n)
 		return NULL;
-	unlink_waiter(l, wt);
+	waiter *wt = cr__list_entry(n, waiter, node);
+	unlink_waiter(wt);
 	return &wt->wait;
 }
 
@@ -164,24 +148,26 @@ static void unlock_and_wake(cr_queue *q, cr__wait *w)
 		cr__wake(w, 0);
 }
 
-/* Unlinks every waiter of l; the spinlock is held.  Returns them as a chain
- * (through next, oldest first) for wake_chain once the spinlock is dropped. */
-static waiter *take_all(wlist *l)
+/* Moves every waiter of l, oldest first, onto the empty list chain (the
+ * caller's own, for wake_chain once the spinlock is dropped); the spinlock is
+ * held.  Returns nothing. */
+static void take_all(cr__list *l, cr__list *chain)
 {
-	waiter *chain = l->first;
-	for (waiter *wt = chain; wt; wt = wt->next)
-		wt->linked = 0;
-	l->first = l->last = NULL;
-	return chain;
+	cr__list *n;
+	while ((n = cr__list_pop_front(l))) {
+		cr__list_entry(n, waiter, node)->linked = 0;
+		cr__list_push_back(chain, n);
+	}
 }
 
-/* Wakes every waiter of a chain made by take_all.  Returns nothing. */
-static void wake_chain(waiter *wt)
+/* Wakes every waiter on a chain made by take_all.  Returns nothing. */
+static void wake_chain(cr__list *chain)
 {
-	while (wt) {
-		waiter *next = wt->next; /* wt may be gone once woken from another worker */
-		cr__wake(&wt->wait, 0);
-		wt = next;
+	cr__list *n = chain->next;
+	while (n != chain) {
+		cr__list *next = n->next; /* n may be gone once woken from another worker */
+		cr__wake(&cr__list_entry(n, waiter, node)->wait, 0);
+		n = next;
 	}
 }
 
@@ -191,12 +177,12 @@ static void wake_chain(waiter *wt)
  * if it was cancelled, see wait_turn). */
 static void abort_waiter(cr__wait *w, int reason)
 {
-	waiter *wt = (waiter *)((char *)w - offsetof(waiter, wait));
+	waiter *wt = cr__container_of(w, waiter, wait);
 	cr_queue *q = wt->q;
 	spin_lock(&q->spin);
 	int mine = wt->linked;
 	if (mine)
-		unlink_waiter(wt->list, wt);
+		unlink_waiter(wt);
 	spin_unlock(&q->spin);
 	if (mine)
 		cr__wake(w, reason);
@@ -225,7 +211,7 @@ static cr__wait *get_locked(cr_queue *q, void *out)
 
 /* Links the current task at the tail of l (the spinlock is held; released
  * here) and parks.  Returns 0 when woken (re-check the queue), or an error. */
-static int wait_turn(cr_queue *q, wlist *l, int (*still_blocked)(const cr_queue *))
+static int wait_turn(cr_queue *q, cr__list *l, int (*still_blocked)(const cr_queue *))
 {
 	int r = cr__wait_enter();
 	if (r) {
@@ -235,7 +221,6 @@ static int wait_turn(cr_queue *q, wlist *l, int (*still_blocked)(const cr_queue 
 	waiter wt;
 	cr__wait_init(&wt.wait, abort_waiter);
 	wt.q = q;
-	wt.list = l;
 	link_tail(l, &wt);
 	spin_unlock(&q->spin);
 	if ((r = cr__wait_park(&wt.wait)) < 0)
@@ -384,10 +369,11 @@ int cr_queue_shutdown(cr_queue *q, int immediate)
 	}
 	/* Everyone waiting re-checks: getters of an empty queue and all putters
 	 * then see the shutdown.  They are woken after the spinlock is dropped. */
-	waiter *getters = take_all(&q->getters);
-	waiter *putters = take_all(&q->putters);
+	cr__list chain;
+	cr__list_init(&chain);
+	take_all(&q->getters, &chain);
+	take_all(&q->putters, &chain);
 	spin_unlock(&q->spin);
-	wake_chain(getters);
-	wake_chain(putters);
+	wake_chain(&chain);
 	return 0;
 }

@@ -12,6 +12,7 @@
  *   wait.h     wait records: park a task, wake it exactly once, abort
  *   reclaim.h  quiescent-state reclamation (cr__retire)
  *   io.h       one-shot I/O on the ring with kernel-side cancellation
+ *   list.h     container_of and the intrusive list
  *   ring.h     SQE slots, CQE handlers and provided-buffer rings
  *   fiber.h    sanitizer and valgrind annotations
  * The worker's and the task's structs stay out of reach.
@@ -19,6 +20,7 @@
 #include "../current.h"
 #include "../fiber.h"
 #include "../io.h"
+#include "../list.h"
 #include "../reclaim.h"
 #include "../ring.h"
 #include "../wait.h"

@@ -204,11 +204,17 @@ int cr_gather(cr_task *const *tasks, size_t n, int *results);
  */
 int cr_wait_any(cr_task *const *tasks, size_t n, size_t *index);
 
+/* Private: a node (or the head) of the runtime's intrusive lists. */
+typedef struct cr__list {
+	struct cr__list *next; /* private: next node (the head after the last) */
+	struct cr__list *prev; /* private: previous node (the head before the first) */
+} cr__list;
+
 /* Structured concurrency: a group owns its tasks and waits for them all.
  * Caller-allocated; fields are private. */
 typedef struct cr_task_group {
 	void *owner_wait;   /* private: the waiting owner's wait record */
-	void *first;        /* private: list of member tasks */
+	cr__list members;   /* private: list of member tasks */
 	size_t live;        /* private: members not yet ended */
 	int first_error;    /* private: first negative result, 0 if none */
 	int cancelling;     /* private: 1 once members were cancelled */

@@ -4,6 +4,7 @@
 #ifndef CORING_SYNC_H
 #define CORING_SYNC_H
 
+#include <coring/runtime.h> /* cr__list */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -319,11 +320,8 @@ typedef struct cr_queue {
 	void *cmp_ctx;	     /* private: its context */
 	uint64_t unfinished; /* private: items put and not yet task_done */
 	int shut;	     /* private: 1 after shutdown */
-	struct cr__queue_waiters {
-		void *first; /* private: the waiter woken next, NULL if none */
-		void *last;  /* private: the newest waiter */
-	} getters;	     /* private: tasks waiting for an item (FIFO, under spin) */
-	struct cr__queue_waiters putters; /* private: tasks waiting for room (FIFO, under spin) */
+	cr__list getters;    /* private: tasks waiting for an item (FIFO, under spin) */
+	cr__list putters;    /* private: tasks waiting for room (FIFO, under spin) */
 	cr_event finished;		  /* private: set when unfinished reaches 0 (join) */
 } cr_queue;
 
