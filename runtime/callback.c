@@ -108,7 +108,9 @@ int cr_callback_cancel(cr_callback_id id)
 {
 	cr__worker *w = cr__self();
 	uint32_t index = (uint32_t)id, gen = (uint32_t)(id >> 32);
-	if (!w || index == 0 || index > w->callbacks.nblocks * CB_BLOCK)
+	if (!w)
+		return -EPERM;
+	if (index == 0 || index > w->callbacks.nblocks * CB_BLOCK)
 		return -ENOENT;
 	cr__callback *cb = cb_at(&w->callbacks, index - 1);
 	if (cb->gen != gen)

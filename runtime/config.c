@@ -9,10 +9,10 @@ void cr_config_init(cr_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->workers = 0; /* one per online CPU */
 	cfg->stack_size = CR_DEFAULT_STACK_SIZE;
-	cfg->sq_entries = 256;
-	cfg->cq_entries = 8192; /* generous: multishot traffic posts many CQEs per SQE */
+	cfg->sq_entries = CR_DEFAULT_SQ_ENTRIES;
+	cfg->cq_entries = CR_DEFAULT_CQ_ENTRIES;
 	cfg->no_defer_taskrun = 0;
-	cfg->ready_budget = 64;
-	cfg->offload_threads = 8;
+	cfg->ready_budget = CR_DEFAULT_READY_BUDGET;
+	cfg->offload_threads = CR_DEFAULT_OFFLOAD_THREADS;
 	cfg->cancel_on_signal = 0;
 }

@@ -19,7 +19,7 @@ int cr_deadline_enter(cr_deadline *d, uint64_t deadline_ns)
 {
 	cr_task *t = cr_current();
 	if (!t)
-		return -ESRCH;
+		return -EPERM;
 	d->outer = t->deadline;
 	d->deadline_ns = deadline_ns;
 	d->effective_ns = deadline_ns;

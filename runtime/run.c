@@ -18,7 +18,10 @@
 #include "task.h"
 #include "worker.h"
 
-static _Thread_local char setup_error[256];
+/* Size of a setup explanation: setup_error and every buffer copied into it. */
+#define SETUP_WHY_MAX 256
+
+static _Thread_local char setup_error[SETUP_WHY_MAX];
 
 const char *cr_setup_error(void)
 {
@@ -60,17 +63,19 @@ static int check_config(const cr_config *cfg, cr_config *out)
 			 out->stack_size, CR_MAX_STACK_SIZE);
 		return -EINVAL;
 	}
-	if (out->sq_entries == 0 || out->sq_entries > 32768 || out->cq_entries > 65536) {
+	if (out->sq_entries == 0 || out->sq_entries > CR_MAX_SQ_ENTRIES ||
+	    out->cq_entries > CR_MAX_CQ_ENTRIES) {
 		snprintf(setup_error, sizeof(setup_error),
-			 "cr_config ring sizes out of range (sq 1..32768, cq <= 65536)");
+			 "cr_config ring sizes out of range (sq 1..%u, cq <= %u)", CR_MAX_SQ_ENTRIES,
+			 CR_MAX_CQ_ENTRIES);
 		return -EINVAL;
 	}
 	if (out->cq_entries < 2 * out->sq_entries)
 		out->cq_entries = 2 * out->sq_entries;
 	if (out->ready_budget == 0)
-		out->ready_budget = 64;
+		out->ready_budget = CR_DEFAULT_READY_BUDGET;
 	if (out->offload_threads == 0)
-		out->offload_threads = 1;
+		out->offload_threads = CR_DEFAULT_OFFLOAD_THREADS;
 	return 0;
 }
 
@@ -150,20 +155,20 @@ typedef struct thread_start {
 	pthread_cond_t *cv;  /* signalled when ready is set */
 	int *ready;          /* workers that finished setting up */
 	int *err;            /* first setup error */
-	char *why;           /* its explanation */
+	char *why;           /* its explanation (setup_error: SETUP_WHY_MAX bytes) */
 	int *go;             /* 1 = run, -1 = give up (another worker failed) */
 } thread_start;
 
 static void *worker_thread(void *arg)
 {
 	thread_start *ts = arg;
-	char why[256] = "";
+	char why[SETUP_WHY_MAX] = "";
 	int r = worker_create(ts->rt, ts->id, why, sizeof(why));
 	cr__worker *w = r == 0 ? ts->rt->workers[ts->id] : NULL;
 	pthread_mutex_lock(ts->mu);
 	if (r < 0 && *ts->err == 0) {
 		*ts->err = r;
-		snprintf(ts->why, 256, "worker %u: %.200s", ts->id, why);
+		snprintf(ts->why, SETUP_WHY_MAX, "worker %u: %.200s", ts->id, why);
 	}
 	(*ts->ready)++;
 	pthread_cond_broadcast(ts->cv);
@@ -195,7 +200,7 @@ static unsigned start_threads(cr__runtime *rt, thread_start *ts, int *err)
 		ts[i].id = i;
 		if (pthread_create(&rt->threads[i], NULL, worker_thread, &ts[i]) != 0) {
 			*err = -EAGAIN;
-			snprintf(ts[0].why, 256, "could not start worker thread %u", i);
+			snprintf(ts[0].why, SETUP_WHY_MAX, "could not start worker thread %u", i);
 			break;
 		}
 		started++;

@@ -20,7 +20,7 @@ int cr_stats_get(cr_stats *out)
 {
 	cr__worker *w = cr__self();
 	if (!w)
-		return -ESRCH;
+		return -EPERM;
 	cr__stats_fill(w, out);
 	return 0;
 }
@@ -29,7 +29,7 @@ int cr_stats_get_worker(unsigned worker, cr_stats *out)
 {
 	cr__worker *w = cr__self();
 	if (!w)
-		return -ESRCH;
+		return -EPERM;
 	if (worker >= w->rt->nworkers)
 		return -EINVAL;
 	cr__worker *to = w->rt->workers[worker];

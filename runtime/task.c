@@ -176,7 +176,7 @@ int cr_spawn(cr_task **out, cr_task_fn fn, void *arg, const cr_spawn_opts *opts)
 {
 	cr__worker *w = cr__self();
 	if (!w)
-		return -ESRCH;
+		return -EPERM;
 	if (!fn)
 		return -EINVAL;
 	cr__worker *to = place(w, opts);

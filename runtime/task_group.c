@@ -28,7 +28,7 @@ int cr_task_group_spawn(cr_task_group *g, cr_task_fn fn, void *arg, const cr_spa
 {
 	cr__worker *w = cr__self();
 	if (!w)
-		return -ESRCH;
+		return -EPERM;
 	if (g->cancelling)
 		return -ECANCELED;
 	cr_task *t;

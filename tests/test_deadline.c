@@ -315,15 +315,15 @@ static int main_callback_scope(void *arg)
 	(void)arg;
 	CHECK(cr_call_soon(cb_enter, NULL) != 0);
 	CHECK_OK(cr_yield());
-	CHECK_EQ_INT(cb_enter_rc, -ESRCH);
+	CHECK_EQ_INT(cb_enter_rc, -EPERM);
 	return 0;
 }
 
 int main(void)
 {
 	cr_deadline d;
-	CHECK_EQ_INT(cr_timeout_enter(&d, MS), -ESRCH);
-	CHECK_EQ_INT(cr_deadline_enter(&d, MS), -ESRCH);
+	CHECK_EQ_INT(cr_timeout_enter(&d, MS), -EPERM);
+	CHECK_EQ_INT(cr_deadline_enter(&d, MS), -EPERM);
 
 	CHECK_EQ_INT(check_run(NULL, main_simple, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_nested, NULL), 0);

@@ -118,8 +118,8 @@ static int child_body(int err)
 	check_failed_run(&tiny, err, cause);
 	/* Outside cr_run the API refuses politely. */
 	CHECK_EQ_PTR(cr_current(), NULL);
-	CHECK_EQ_INT(cr_spawn(&t, must_not_run, NULL, NULL), -ESRCH);
-	CHECK_EQ_INT(cr_stats_get(&st), -ESRCH);
+	CHECK_EQ_INT(cr_spawn(&t, must_not_run, NULL, NULL), -EPERM);
+	CHECK_EQ_INT(cr_stats_get(&st), -EPERM);
 	return 0;
 }
 

@@ -142,14 +142,40 @@ static void test_run(void)
 	CHECK_EQ_INT(ran_when_it_should_not, 0);
 }
 
-/* Outside cr_run, the task API reports that there is no runtime. */
+static intptr_t blocking_noop(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static void noop_cb(void *arg)
+{
+	(void)arg;
+}
+
+/* Outside cr_run, every call that needs the runtime gives the one answer,
+ * -EPERM, and does nothing; calls that return ids or pointers give 0 / NULL. */
 static void test_outside_run(void)
 {
 	cr_task *t = NULL;
 	cr_stats s;
-	CHECK_EQ_INT(cr_spawn(&t, ret_arg, NULL, NULL), -ESRCH);
+	cr_deadline d;
+	cr_task_group g;
+	cr_task_group_init(&g);
+	CHECK_EQ_INT(cr_spawn(&t, ret_arg, NULL, NULL), -EPERM);
 	CHECK(t == NULL);
-	CHECK_EQ_INT(cr_stats_get(&s), -ESRCH);
+	CHECK_EQ_INT(cr_stats_get(&s), -EPERM);
+	CHECK_EQ_INT(cr_stats_get_worker(0, &s), -EPERM);
+	CHECK_EQ_INT(cr_sleep(0), -EPERM);
+	CHECK_EQ_INT(cr_yield(), -EPERM);
+	CHECK_EQ_INT(cr_timeout_enter(&d, 1000), -EPERM);
+	CHECK_EQ_INT(cr_deadline_enter(&d, 1000), -EPERM);
+	CHECK_EQ_INT(cr_task_group_spawn(&g, ret_arg, NULL, NULL), -EPERM);
+	CHECK_EQ_INT(cr_task_group_wait(&g), -EPERM);
+	CHECK_EQ_INT(cr_callback_cancel(1), -EPERM);
+	CHECK_EQ_INT(cr_nop(), -EPERM);
+	CHECK_EQ_INT(cr_to_thread(blocking_noop, NULL, NULL), -EPERM);
+	CHECK(cr_call_soon(noop_cb, NULL) == 0);
 	CHECK(cr_current() == NULL);
 	CHECK_EQ_STR(cr_task_name(NULL), "");
 }

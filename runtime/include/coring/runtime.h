@@ -15,6 +15,12 @@ extern "C" {
  * Conventions: every function that can fail returns 0 (or a count / fd) on
  * success and a negative errno value on failure; errno is left untouched.
  * Waiting calls (sleep, join, I/O, ...) may only be made from inside a task.
+ * One rule for a call made where it cannot work: outside cr_run, or a call
+ * that must wait or needs a task made from a loop callback or a thread that
+ * is not a worker, returns -EPERM and does nothing.  (-ESRCH means only that
+ * the task a call names has already ended.)  Calls that return ids or
+ * pointers instead of errors (cr_call_soon, cr_current, ...) return 0 / NULL
+ * there.
  * Every waiting call returns -ECANCELED if the calling task was cancelled
  * (see cr_cancel) and -ETIMEDOUT if a deadline scope around it expired
  * (see cr_deadline_enter).  A call that fails leaves nothing registered.
@@ -36,15 +42,24 @@ extern "C" {
 
 /* ---- running the runtime ----------------------------------------------- */
 
+/* Defaults and limits of cr_config, in one place (cr_config_init and cr_run use them). */
+#define CR_DEFAULT_SQ_ENTRIES 256u       /* SQ entries per worker */
+#define CR_MAX_SQ_ENTRIES 32768u         /* the kernel's limit */
+#define CR_DEFAULT_CQ_ENTRIES 8192u      /* generous: a multishot SQE posts many CQEs */
+#define CR_MAX_CQ_ENTRIES 65536u         /* the kernel's limit */
+#define CR_DEFAULT_READY_BUDGET 64u      /* ready items run between two looks at I/O */
+#define CR_DEFAULT_OFFLOAD_THREADS 8u    /* threads of the blocking-call pool */
+
 /* Configuration of cr_run; initialise with cr_config_init, then adjust. */
 typedef struct cr_config {
 	unsigned workers;          /* worker threads; 0 = one per CPU this process may use (affinity) */
 	size_t stack_size;         /* default stack size for tasks (bytes) */
-	unsigned sq_entries;       /* io_uring submission queue entries per worker */
-	unsigned cq_entries;       /* io_uring completion queue entries per worker */
+	unsigned sq_entries;       /* io_uring SQ entries per worker, 1..CR_MAX_SQ_ENTRIES */
+	unsigned cq_entries;       /* io_uring CQ entries per worker, <= CR_MAX_CQ_ENTRIES (raised to
+				    * 2 * sq_entries if below) */
 	unsigned no_defer_taskrun; /* 1 = do not try SINGLE_ISSUER|DEFER_TASKRUN */
-	unsigned ready_budget;     /* max ready items run before polling I/O again */
-	unsigned offload_threads;  /* max threads of the blocking-call pool (cr_to_thread) */
+	unsigned ready_budget;     /* max ready items run before polling I/O again; 0 = default */
+	unsigned offload_threads;  /* max threads of the blocking-call pool (cr_to_thread); 0 = default */
 	unsigned cancel_on_signal; /* 1 = SIGINT/SIGTERM cancel the main task (graceful stop) */
 } cr_config;
 
@@ -100,8 +115,8 @@ typedef struct cr_spawn_opts {
  * whole life.  Placing a task on another worker waits for that worker to
  * create it, so it must be done from a task (not a callback).  Returns 0,
  * -EINVAL (no fn, bad stack size, worker index out of range), -ENOMEM (no
- * stack could be mapped), -EPERM (another worker requested outside a task),
- * -ESRCH if called outside cr_run, -ECANCELED / -ETIMEDOUT if the caller was
+ * stack could be mapped), -EPERM outside cr_run (or another worker
+ * requested outside a task), -ECANCELED / -ETIMEDOUT if the caller was
  * interrupted while waiting for another worker (the task is then still made
  * and detached).
  */
@@ -181,7 +196,8 @@ cr_callback_id cr_call_later(uint64_t delay_ns, cr_callback_fn fn, void *arg);
 cr_callback_id cr_call_at(uint64_t deadline_ns, cr_callback_fn fn, void *arg);
 
 /* Cancels a scheduled callback.  Returns 0 if it will no longer run, -ENOENT
- * if it already ran, was cancelled, or id is unknown.  Costs nothing later. */
+ * if it already ran, was cancelled, or id is unknown, -EPERM outside cr_run.
+ * Costs nothing later. */
 int cr_callback_cancel(cr_callback_id id);
 
 /* ---- waiting for many tasks ------------------------------------------------ */
@@ -254,7 +270,7 @@ typedef struct cr_deadline {
 /*
  * Enters a scope: every wait of the current task inside it returns
  * -ETIMEDOUT once the monotonic clock passes deadline_ns.  Scopes nest and
- * must be exited in reverse order.  Returns 0, or -ESRCH outside a task.
+ * must be exited in reverse order.  Returns 0, or -EPERM outside a task.
  */
 int cr_deadline_enter(cr_deadline *d, uint64_t deadline_ns);
 
@@ -317,14 +333,14 @@ typedef struct cr_stats {
 	unsigned guard_mode;       /* 0 = MADV_GUARD_INSTALL, 1 = mprotect, 2 = canary only */
 } cr_stats;
 
-/* Fills *out with the current worker's counters.  Returns 0 or -ESRCH
+/* Fills *out with the current worker's counters.  Returns 0 or -EPERM
  * outside cr_run. */
 int cr_stats_get(cr_stats *out);
 
 /* Fills *out with worker `worker`'s counters, taken by that worker itself (a
  * consistent snapshot; waits for it when it is another worker, so call it
  * from a task).  Returns 0, -EINVAL (no such worker), -EPERM (another worker
- * asked outside a task), -ESRCH outside cr_run, -ECANCELED, -ETIMEDOUT. */
+ * asked outside a task or outside cr_run), -ECANCELED, -ETIMEDOUT. */
 int cr_stats_get_worker(unsigned worker, cr_stats *out);
 
 /* ---- blocking calls on the offload pool (asyncio.to_thread) ------------------- */
