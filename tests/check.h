@@ -109,6 +109,12 @@ static inline void check_mem_(const char *file, int line, const char *ea, const 
 	}
 }
 
+static inline void check_nonempty_str_(const char *file, int line, const char *es, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		check_fail_(file, line, "%s is empty: %s", es, s ? "\"\"" : "NULL");
+}
+
 /* Fails unless cond is true. */
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -162,6 +168,9 @@ static inline void check_mem_(const char *file, int line, const char *ea, const 
 
 /* NUL-terminated strings (NULL allowed on either side). */
 #define CHECK_EQ_STR(a, b) check_str_(__FILE__, __LINE__, #a, #b, (a), (b))
+
+/* A NUL-terminated string that is neither NULL nor "". */
+#define CHECK_NONEMPTY_STR(s) check_nonempty_str_(__FILE__, __LINE__, #s, (s))
 
 /* len bytes of memory; reports the first differing offset. */
 #define CHECK_EQ_MEM(a, b, len) check_mem_(__FILE__, __LINE__, #a, #b, (a), (b), (len))

@@ -122,6 +122,15 @@ typedef struct cb_race {
 	cr_task *victim;      /* the task it cancels */
 } cb_race;
 
+/* Loop callback (arg: a cb_race): the wake-up alone (victim is not used); counts in cb_runs.
+ * Returns nothing (fails the test if the wake-up fails). */
+static inline void op_cb(void *arg)
+{
+	cb_race *r = arg;
+	CHECK_EQ_INT(r->op(r->obj), 0);
+	cb_runs++;
+}
+
 /* Loop callback (arg: a cb_race): the wake-up, then the cancellation; counts in cb_runs.
  * Returns nothing (fails the test if either call fails). */
 static inline void op_then_cancel_cb(void *arg)
@@ -140,6 +149,44 @@ static inline void cancel_then_op_cb(void *arg)
 	CHECK_OK(cr_cancel(r->victim));
 	CHECK_EQ_INT(r->op(r->obj), 0);
 	cb_runs++;
+}
+
+/* What one primitive hands to run_cb_races. */
+typedef struct cb_race_case {
+	int (*op)(void *obj);	      /* the wake-up from the callback (a release, a set) */
+	void *obj;		      /* the primitive */
+	void (*arm)(void *obj);	      /* makes the next wait block (NULL: it does already) */
+	int (*wait)(void *obj);	      /* the wait the callback ends */
+	void (*woken)(void *obj);     /* checks (and undoes) the state after a woken wait */
+	void (*cancelled)(void *obj); /* checks the state after a cancelled wait */
+} cb_race_case;
+
+/* The callback races of one primitive, n rounds of each, from the calling task: a wake-up
+ * from a loop callback scheduled just before the wait queues is never lost (the wait returns
+ * 0); with a cancellation of the waiter in the same callback, before or after the wake-up
+ * (alternately), the wait returns -ECANCELED and no cancellation is left over.  Counts
+ * cb_runs from 0.  Returns nothing (fails the test). */
+static inline void run_cb_races(const cb_race_case *c, int n)
+{
+	cb_race r = {c->op, c->obj, cr_current()};
+	cb_runs = 0;
+	for (int i = 0; i < n; i++) {
+		if (c->arm)
+			c->arm(c->obj);
+		CHECK(cr_call_soon(op_cb, &r) != 0);
+		CHECK_EQ_INT(c->wait(c->obj), 0);
+		c->woken(c->obj);
+	}
+	CHECK_EQ_INT(cb_runs, n);
+	for (int i = 0; i < n; i++) {
+		if (c->arm)
+			c->arm(c->obj);
+		CHECK(cr_call_soon(i % 2 ? op_then_cancel_cb : cancel_then_op_cb, &r) != 0);
+		CHECK_EQ_INT(c->wait(c->obj), -ECANCELED);
+		c->cancelled(c->obj);
+		CHECK_EQ_INT(cr_yield(), 0); /* no cancellation left over */
+	}
+	CHECK_EQ_INT(cb_runs, 2 * n);
 }
 
 /* ---- the case runner ------------------------------------------------------------------------ */

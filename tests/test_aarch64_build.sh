@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The runtime cross-compiles for AArch64 (every runtime/*.c and switch_aarch64.S), and under qemu-user the AArch64 switch keeps x19-x29, sp and d8-d15 intact.
+# The runtime cross-compiles for AArch64 (every runtime/*.c and switch_aarch64.S), so do the tests with AArch64 branches, and under qemu-user the AArch64 switch keeps x19-x29, sp and d8-d15 intact.
 set -euo pipefail
 
 build=${1:?usage: test_aarch64_build.sh <build-dir> <source-dir>}
 src=${2:?usage: test_aarch64_build.sh <build-dir> <source-dir>}
-: "$build"
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -67,6 +66,27 @@ done
 [ "$n" -gt 0 ] || fail "no runtime/*.c found under $src"
 echo "ok: $n compilations of runtime/*.c for AArch64 (valgrind annotations: ${vg_variants[*]}), $warnings with warnings"
 [ "$warnings" -eq 0 ] || echo "note: AArch64 compiler warnings in runtime/ (see above)"
+
+# The tests with AArch64 branches of their own (inline assembly for FPCR and the callee-saved
+# registers) compile for it too, without warnings: nothing else builds them for AArch64.
+[ -f "$build/include/coring.h" ] || fail "$build/include/coring.h not found (not a configured build tree?)"
+tflags=(-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wstrict-prototypes -Werror -I"$build/include"
+	-I"$src/tests")
+for mod in runtime sync net; do
+	[ -d "$src/$mod/include" ] && tflags+=(-I"$src/$mod/include")
+done
+tflags+=(-idirafter /usr/include)
+mapfile -t arm_tests < <(grep -l -e '__aarch64__' -e '"fp_control.h"' "$src"/tests/*.c)
+t=0
+for c in "${arm_tests[@]}"; do
+	name=$(basename "$c" .c)
+	"$xcc" "${tflags[@]}" -c "$c" -o "$tmp/$name.o" >"$tmp/$name.log" 2>&1 ||
+		{ cat "$tmp/$name.log"; fail "tests/$name.c does not compile for AArch64"; }
+	is_aarch64_elf "$tmp/$name.o" REL
+	t=$((t + 1))
+done
+[ "$t" -gt 0 ] || fail "no test with an AArch64 branch found under $src/tests"
+echo "ok: $t tests with AArch64 branches compile for AArch64"
 
 # ---- optional: run the switch under qemu-user ------------------------------------
 runner=()

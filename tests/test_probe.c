@@ -1,33 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_probe: cr_probe returns a well-formed report consistent with this machine. */
-#include <coring.h>
+#include "check.h"
 
 #include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
-
-/* Local assertion macros (print both values and file:line, then fail). */
-#define FAIL_AT(fmt, ...)                                                               \
-	do {                                                                            \
-		fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);   \
-		return 1;                                                               \
-	} while (0)
-#define EXPECT_TRUE(c)                                                                  \
-	do {                                                                            \
-		if (!(c))                                                               \
-			FAIL_AT("expected %s", #c);                                     \
-	} while (0)
-#define EXPECT_INT(op, a, b)                                                            \
-	do {                                                                            \
-		long long a_ = (long long)(a), b_ = (long long)(b);                     \
-		if (!(a_ op b_))                                                        \
-			FAIL_AT("expected %s %s %s, got %lld vs %lld", #a, #op, #b, a_, b_); \
-	} while (0)
-#define EXPECT_STR_NONEMPTY(s, what)                                                    \
-	do {                                                                            \
-		if (!(s) || !(s)[0])                                                    \
-			FAIL_AT("empty %s: \"%s\"", what, (s) ? (s) : "(null)");        \
-	} while (0)
 
 static cr_probe_report report, again;
 
@@ -59,67 +34,70 @@ static long find(const char *name)
 	return -1;
 }
 
-/* Checks every item's fields and that names are unique.  Returns 0 or 1. */
-static int check_items(void)
+/* Returns 1 if s is neither NULL nor "". */
+static int nonempty(const char *s)
 {
-	EXPECT_INT(>, report.n_items, 10);
-	EXPECT_INT(<=, report.n_items, 48);
+	return s != NULL && s[0] != '\0';
+}
+
+/* Checks every item's fields and that names are unique.  Returns nothing (fails the test). */
+static void check_items(void)
+{
+	CHECK_GT_U64(report.n_items, 10);
+	CHECK_LE_U64(report.n_items, 48);
 	for (size_t i = 0; i < report.n_items; i++) {
 		const cr_probe_item *it = &report.items[i];
-		EXPECT_STR_NONEMPTY(it->name, "item name");
-		EXPECT_STR_NONEMPTY(it->kind, it->name);
-		EXPECT_STR_NONEMPTY(it->fallback, it->name);
-		if (!known_kind(it->kind))
-			FAIL_AT("item %s has kind \"%s\", not one of the four", it->name, it->kind);
-		EXPECT_INT(>=, it->available, -1);
-		EXPECT_INT(<=, it->available, 1);
+		CHECK_MSG(nonempty(it->name), "item %zu: empty name", i);
+		CHECK_MSG(nonempty(it->kind), "item %s: empty kind", it->name);
+		CHECK_MSG(nonempty(it->fallback), "item %s: empty fallback", it->name);
+		CHECK_MSG(known_kind(it->kind), "item %s has kind \"%s\", not one of the four",
+			  it->name, it->kind);
+		CHECK_GE_INT(it->available, -1);
+		CHECK_LE_INT(it->available, 1);
 		for (size_t j = i + 1; j < report.n_items; j++)
-			if (strcmp(it->name, report.items[j].name) == 0)
-				FAIL_AT("duplicate item name \"%s\" at %zu and %zu", it->name, i, j);
+			CHECK_MSG(strcmp(it->name, report.items[j].name) != 0,
+				  "duplicate item name \"%s\" at %zu and %zu", it->name, i, j);
 	}
-	return 0;
 }
 
-/* Checks the usable / not usable invariants.  Returns 0 or 1. */
-static int check_usability(void)
+/* Checks the usable / not usable invariants.  Returns nothing (fails the test). */
+static void check_usability(void)
 {
-	EXPECT_STR_NONEMPTY(report.kernel, "kernel string");
-	EXPECT_TRUE(report.io_uring_usable == 0 || report.io_uring_usable == 1);
+	CHECK_NONEMPTY_STR(report.kernel);
+	CHECK(report.io_uring_usable == 0 || report.io_uring_usable == 1);
 	if (report.io_uring_usable) {
 		long nop = find("IORING_OP_NOP");
-		EXPECT_INT(>=, nop, 0);
-		EXPECT_INT(==, report.items[nop].available, 1);
-		EXPECT_INT(==, report.setup_errno, 0);
-		if (report.reason[0])
-			FAIL_AT("usable but reason is \"%s\"", report.reason);
+		CHECK_GE_INT(nop, 0);
+		CHECK_EQ_INT(report.items[nop].available, 1);
+		CHECK_EQ_INT(report.setup_errno, 0);
+		CHECK_EQ_STR(report.reason, ""); /* usable: no reason */
 	} else {
-		EXPECT_STR_NONEMPTY(report.reason, "reason while io_uring is unusable");
-		EXPECT_INT(!=, report.setup_errno, 0);
+		CHECK_NONEMPTY_STR(report.reason); /* why io_uring is unusable */
+		CHECK_NE_INT(report.setup_errno, 0);
 	}
-	return 0;
 }
 
-/* Checks that a second probe closes what it opens and reports the same items.
- * Returns 0 or 1. */
-static int check_repeatable(void)
+/* Checks that a second probe closes what it opens and reports the same items.  Returns
+ * nothing (fails the test). */
+static void check_repeatable(void)
 {
 	int before = open_fds();
-	EXPECT_INT(==, cr_probe(&again), 0);
-	EXPECT_INT(==, open_fds(), before);
-	EXPECT_INT(==, again.n_items, report.n_items);
-	EXPECT_INT(==, again.io_uring_usable, report.io_uring_usable);
+	CHECK_EQ_INT(cr_probe(&again), 0);
+	CHECK_EQ_INT(open_fds(), before);
+	CHECK_EQ_U64(again.n_items, report.n_items);
+	CHECK_EQ_INT(again.io_uring_usable, report.io_uring_usable);
 	for (size_t i = 0; i < report.n_items; i++)
-		if (strcmp(again.items[i].name, report.items[i].name) != 0)
-			FAIL_AT("item %zu: \"%s\" then \"%s\"", i, report.items[i].name,
-				again.items[i].name);
-	return 0;
+		CHECK_MSG(strcmp(again.items[i].name, report.items[i].name) == 0,
+			  "item %zu: \"%s\" then \"%s\"", i, report.items[i].name,
+			  again.items[i].name);
 }
 
 int main(void)
 {
-	EXPECT_INT(==, cr_probe(&report), 0);
-	if (check_items() || check_usability() || check_repeatable())
-		return 1;
+	CHECK_EQ_INT(cr_probe(&report), 0);
+	check_items();
+	check_usability();
+	check_repeatable();
 	printf("test_probe: %zu items, io_uring %s\n", report.n_items,
 	       report.io_uring_usable ? "usable" : "unusable");
 	return 0;

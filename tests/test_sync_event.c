@@ -263,16 +263,28 @@ static int case_deadline(void *arg)
 	return 0;
 }
 
-static void set_cb(void *arg)
-{
-	CHECK_EQ_INT(cr_event_set(arg), 0);
-	cb_runs++;
-}
-
 /* The wake-up of a cb_race: sets the event.  Returns cr_event_set's result. */
 static int set_op(void *e)
 {
 	return cr_event_set(e);
+}
+
+/* The wait of the callback races.  Returns cr_event_wait's result. */
+static int wait_op(void *e)
+{
+	return cr_event_wait(e);
+}
+
+/* Clears the event, so that the next wait waits.  Returns nothing. */
+static void clear_op(void *e)
+{
+	cr_event_clear(e);
+}
+
+/* After a woken or a cancelled wait: the callback's set stands.  Returns nothing. */
+static void check_is_set(void *e)
+{
+	CHECK_EQ_INT(cr_event_is_set(e), 1);
 }
 
 /* A set from a loop callback that runs right after the waiter queued is never lost; with a
@@ -280,25 +292,10 @@ static int set_op(void *e)
 static int case_callback_set(void *arg)
 {
 	(void)arg;
-	enum { N = 5000 };
 	cr_event e;
 	cr_event_init(&e);
-	cb_runs = 0;
-	for (int i = 0; i < N; i++) {
-		cr_event_clear(&e);
-		CHECK(cr_call_soon(set_cb, &e) != 0);
-		CHECK_EQ_INT(cr_event_wait(&e), 0);
-		CHECK_EQ_INT(cr_event_is_set(&e), 1);
-	}
-	cb_race r = {set_op, &e, cr_current()};
-	for (int i = 0; i < N; i++) {
-		cr_event_clear(&e);
-		CHECK(cr_call_soon(i % 2 ? op_then_cancel_cb : cancel_then_op_cb, &r) != 0);
-		CHECK_EQ_INT(cr_event_wait(&e), -ECANCELED);
-		CHECK_EQ_INT(cr_event_is_set(&e), 1);
-		CHECK_EQ_INT(cr_yield(), 0);
-	}
-	CHECK_EQ_INT(cb_runs, 2 * N);
+	cb_race_case c = {set_op, &e, clear_op, wait_op, check_is_set, check_is_set};
+	run_cb_races(&c, 5000);
 	CHECK_EQ_INT(cr_event_destroy(&e), 0);
 	return 0;
 }

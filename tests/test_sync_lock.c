@@ -476,16 +476,35 @@ static int case_pending_cancel_fast_path(void *arg)
 
 /* ---- callbacks: release while the waiter is being queued, cancel races ---------------- */
 
-static void release_cb(void *arg)
-{
-	CHECK_EQ_INT(cr_lock_release(arg), 0);
-	cb_runs++;
-}
-
 /* The wake-up of a cb_race: releases the lock.  Returns cr_lock_release's result. */
 static int release_op(void *l)
 {
 	return cr_lock_release(l);
+}
+
+/* The wait of the callback races.  Returns cr_lock_acquire's result. */
+static int acquire_op(void *l)
+{
+	return cr_lock_acquire(l);
+}
+
+/* Takes the free lock, so that the next acquire waits.  Returns nothing. */
+static void acquire_free(void *l)
+{
+	CHECK_EQ_INT(cr_lock_acquire(l), 0);
+}
+
+/* After a woken acquire: the lock is held; releases it.  Returns nothing. */
+static void check_held_release(void *l)
+{
+	CHECK_EQ_INT(cr_lock_locked(l), 1);
+	CHECK_EQ_INT(cr_lock_release(l), 0);
+}
+
+/* After a cancelled acquire: the callback's release left the lock free.  Returns nothing. */
+static void check_free(void *l)
+{
+	CHECK_EQ_INT(cr_lock_locked(l), 0);
 }
 
 /* A release from a loop callback scheduled just before the acquire queues is never lost; a
@@ -493,27 +512,10 @@ static int release_op(void *l)
 static int case_callback_release(void *arg)
 {
 	(void)arg;
-	enum { N = 5000 };
 	cr_lock l;
 	cr_lock_init(&l);
-	cb_runs = 0;
-	for (int i = 0; i < N; i++) {
-		CHECK_EQ_INT(cr_lock_acquire(&l), 0);
-		CHECK(cr_call_soon(release_cb, &l) != 0);
-		CHECK_EQ_INT(cr_lock_acquire(&l), 0);
-		CHECK_EQ_INT(cr_lock_locked(&l), 1);
-		CHECK_EQ_INT(cr_lock_release(&l), 0);
-	}
-	CHECK_EQ_INT(cb_runs, N);
-	cb_race r = {release_op, &l, cr_current()};
-	for (int i = 0; i < N; i++) {
-		CHECK_EQ_INT(cr_lock_acquire(&l), 0);
-		CHECK(cr_call_soon(i % 2 ? op_then_cancel_cb : cancel_then_op_cb, &r) != 0);
-		CHECK_EQ_INT(cr_lock_acquire(&l), -ECANCELED);
-		CHECK_EQ_INT(cr_lock_locked(&l), 0);
-		CHECK_EQ_INT(cr_yield(), 0); /* no cancellation left over */
-	}
-	CHECK_EQ_INT(cb_runs, 2 * N);
+	cb_race_case c = {release_op, &l, acquire_free, acquire_op, check_held_release, check_free};
+	run_cb_races(&c, 5000);
 	CHECK_EQ_INT(cr_lock_destroy(&l), 0);
 	return 0;
 }
@@ -527,13 +529,14 @@ static int case_deadline_release_race(void *arg)
 	cr_lock l;
 	int got = 0, timed_out = 0;
 	cr_lock_init(&l);
+	cb_race release = {release_op, &l, NULL};
 	cb_runs = 0;
 	for (int i = 0; i < N; i++) {
 		/* the timer fires before, about with, or after the deadline */
 		static const uint64_t cb_ns[3] = {MS / 4, MS / 2, MS};
 		static const uint64_t dl_ns[3] = {MS, MS / 2, MS / 4};
 		CHECK_EQ_INT(cr_lock_acquire(&l), 0);
-		CHECK(cr_call_later(cb_ns[i % 3], release_cb, &l) != 0);
+		CHECK(cr_call_later(cb_ns[i % 3], op_cb, &release) != 0);
 		cr_deadline d;
 		CHECK_OK(cr_timeout_enter(&d, dl_ns[i % 3]));
 		int rc = cr_lock_acquire(&l);

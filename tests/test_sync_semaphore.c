@@ -479,16 +479,29 @@ static int case_bounded(void *arg)
 	return 0;
 }
 
-static void release_cb(void *arg)
-{
-	CHECK_EQ_INT(cr_sem_release(arg), 0);
-	cb_runs++;
-}
-
 /* The wake-up of a cb_race: releases a permit.  Returns cr_sem_release's result. */
 static int release_op(void *s)
 {
 	return cr_sem_release(s);
+}
+
+/* The wait of the callback races.  Returns cr_sem_acquire's result. */
+static int acquire_op(void *s)
+{
+	return cr_sem_acquire(s);
+}
+
+/* After a woken acquire: the released permit went to it.  Returns nothing. */
+static void check_no_permit(void *s)
+{
+	CHECK_EQ_INT(cr_sem_value(s), 0);
+}
+
+/* After a cancelled acquire: the permit is back; takes it again.  Returns nothing. */
+static void check_permit_back(void *s)
+{
+	CHECK_EQ_INT(cr_sem_value(s), 1);
+	CHECK_EQ_INT(cr_sem_try_acquire(s), 0);
 }
 
 /* Releases from loop callbacks that run right after the acquirer queued are never lost, and
@@ -496,24 +509,10 @@ static int release_op(void *s)
 static int case_callback_release(void *arg)
 {
 	(void)arg;
-	enum { N = 5000 };
 	cr_sem s;
 	CHECK_EQ_INT(cr_sem_init(&s, 0), 0);
-	cb_runs = 0;
-	for (int i = 0; i < N; i++) {
-		CHECK(cr_call_soon(release_cb, &s) != 0);
-		CHECK_EQ_INT(cr_sem_acquire(&s), 0);
-		CHECK_EQ_INT(cr_sem_value(&s), 0);
-	}
-	cb_race r = {release_op, &s, cr_current()};
-	for (int i = 0; i < N; i++) {
-		CHECK(cr_call_soon(i % 2 ? op_then_cancel_cb : cancel_then_op_cb, &r) != 0);
-		CHECK_EQ_INT(cr_sem_acquire(&s), -ECANCELED);
-		CHECK_EQ_INT(cr_sem_value(&s), 1);
-		CHECK_EQ_INT(cr_sem_try_acquire(&s), 0);
-		CHECK_EQ_INT(cr_yield(), 0);
-	}
-	CHECK_EQ_INT(cb_runs, 2 * N);
+	cb_race_case c = {release_op, &s, NULL, acquire_op, check_no_permit, check_permit_back};
+	run_cb_races(&c, 5000);
 	CHECK_EQ_INT(cr_sem_destroy(&s), 0);
 	return 0;
 }

@@ -38,7 +38,7 @@ extern "C" {
  *   and __asan_unpoison_memory_region on a stack before freeing or reusing it.  In TSan
  *   builds, give each context a fiber (__tsan_create_fiber) and call
  *   __tsan_switch_to_fiber right before each switch.  Under valgrind, announce each stack
- *   with VALGRIND_STACK_REGISTER.  tests/test_context.c does all of this.  Use raw
+ *   with VALGRIND_STACK_REGISTER.  tests/raw_fiber.h does all of this.  Use raw
  *   contexts only with stacks you manage.
  *
  * Raw contexts may be used outside cr_run and inside it.  A raw context that a task

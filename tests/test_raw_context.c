@@ -1,133 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* test_context: the public raw context switch (coring/context.h): exact interleaving of main and
- * two contexts, callee-saved registers and per-context floating-point control state, the -EINVAL
- * cases, and raw contexts used from inside coring tasks; with the sanitizer and valgrind
- * annotations a user of raw contexts needs. */
+/* test_raw_context: the public raw context switch (coring/context.h): exact interleaving of main
+ * and two contexts, callee-saved registers, the -EINVAL cases, and raw contexts used from inside
+ * coring tasks; with the sanitizer and valgrind annotations a user of raw contexts needs
+ * (raw_fiber.h).  That each context keeps its own floating-point control state is
+ * test_fp_control's. */
 #include "check.h"
+#include "raw_fiber.h"
 
-#include <sys/mman.h>
-
-#define STACK_SIZE (256u * 1024u) /* generous: sanitizer builds use big frames */
-#define ROUNDS 1000		  /* rotations in the interleaving test */
-#define VALUE_SWITCHES 2000	  /* switches made while values are held in registers */
-#define TASK_ROUNDS 200		  /* raw round trips per task in the cr_run test */
-
-/* ---- annotations: what a user of raw contexts does under ASan, TSan and valgrind ------- */
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(TEST_ASAN)
-#define TEST_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer) && !defined(TEST_TSAN)
-#define TEST_TSAN 1
-#endif
-#endif
-#if defined(TEST_ASAN) || defined(TEST_TSAN)
-#include <sanitizer/common_interface_defs.h>
-#endif
-#if defined(TEST_ASAN)
-#include <sanitizer/asan_interface.h>
-#endif
-#if defined(TEST_TSAN)
-#include <sanitizer/tsan_interface.h>
-#endif
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define TEST_VALGRIND 1
-#endif
-#endif
-
-/* A raw context plus what the sanitizers need to know about its stack. */
-typedef struct fiber {
-	cr_context ctx;
-	unsigned char *stack; /* mmap'd stack, NULL for the thread's own context */
-	const void *lo;	      /* stack bounds for ASan (learnt on the first switch away) */
-	size_t size;
-	void *fake_stack; /* ASan's fake stack of this context while it is suspended */
-	void *tsan_fiber;
-	unsigned vg_id;
-} fiber;
-
-static fiber *switching_from; /* the context that made the switch in progress */
-
-/* Records which stack the context that switched here came from (ASan tells). */
-static void arrived(void *fake_stack)
-{
-#if defined(TEST_ASAN)
-	const void *lo;
-	size_t size;
-	__sanitizer_finish_switch_fiber(fake_stack, &lo, &size);
-	switching_from->lo = lo;
-	switching_from->size = size;
-#else
-	(void)fake_stack;
-#endif
-}
-
-/* cr_context_switch with the annotations around it. */
-static void sw(fiber *from, fiber *to)
-{
-#if defined(TEST_ASAN)
-	__sanitizer_start_switch_fiber(&from->fake_stack, to->lo, to->size);
-#endif
-#if defined(TEST_TSAN)
-	__tsan_switch_to_fiber(to->tsan_fiber, 0);
-#endif
-	switching_from = from;
-	cr_context_switch(&from->ctx, &to->ctx);
-	arrived(from->fake_stack);
-}
-
-/* Describes the calling thread's own (or the current task's) context. */
-static void fiber_self(fiber *f)
-{
-	memset(f, 0, sizeof(*f));
-#if defined(TEST_TSAN)
-	f->tsan_fiber = __tsan_get_current_fiber();
-#endif
-}
-
-/* Maps a stack and prepares f to run fn(arg) on it.  Returns nothing (fails the test). */
-static void fiber_make(fiber *f, cr_context_fn fn, void *arg)
-{
-	memset(f, 0, sizeof(*f));
-	void *p =
-		mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(p != MAP_FAILED);
-	f->stack = p;
-	f->lo = p;
-	f->size = STACK_SIZE;
-#if defined(TEST_TSAN)
-	f->tsan_fiber = __tsan_create_fiber(0);
-#endif
-#if defined(TEST_VALGRIND)
-	f->vg_id = VALGRIND_STACK_REGISTER(f->stack, f->stack + STACK_SIZE);
-#endif
-	CHECK_EQ_INT(cr_context_make(&f->ctx, f->stack, STACK_SIZE, fn, arg), 0);
-}
-
-/* Frees a context that will never run again (it is suspended in a switch). */
-static void fiber_free(fiber *f)
-{
-#if defined(TEST_ASAN)
-	/* Its frames' redzones are still poisoned: clear them before the memory is reused. */
-	__asan_unpoison_memory_region(f->stack, STACK_SIZE);
-#endif
-#if defined(TEST_TSAN)
-	__tsan_destroy_fiber(f->tsan_fiber);
-#endif
-#if defined(TEST_VALGRIND)
-	VALGRIND_STACK_DEREGISTER(f->vg_id);
-#endif
-	CHECK_EQ_INT(munmap(f->stack, STACK_SIZE), 0);
-}
+#define ROUNDS 1000	    /* rotations in the interleaving test */
+#define VALUE_SWITCHES 2000 /* switches made while values are held in registers */
+#define TASK_ROUNDS 200	    /* raw round trips per task in the cr_run test */
 
 /* ---- 1. exact interleaving of main and two contexts --------------------------------- */
 
@@ -269,135 +151,7 @@ static void test_callee_saved(void)
 	fiber_free(&v_peer);
 }
 
-/* ---- 3. floating-point control state is per context --------------------------------- */
-
-/* The tests are not linked with libm (fesetround): the rounding mode is read and written in
- * the control register directly, as fesetround does. */
-enum { ROUND_NEAREST, ROUND_DOWNWARD, ROUND_UPWARD };
-
-#if defined(__x86_64__)
-#define HAVE_FP_CONTROL 1
-static unsigned get_mxcsr(void)
-{
-	unsigned v;
-	__asm__ volatile("stmxcsr %0" : "=m"(v));
-	return v;
-}
-
-static void set_mxcsr(unsigned v)
-{
-	__asm__ volatile("ldmxcsr %0" : : "m"(v));
-}
-
-static unsigned short get_x87cw(void)
-{
-	unsigned short v;
-	__asm__ volatile("fnstcw %0" : "=m"(v));
-	return v;
-}
-
-static void set_x87cw(unsigned short v)
-{
-	__asm__ volatile("fldcw %0" : : "m"(v));
-}
-
-/* Returns the rounding mode of both SSE (MXCSR.RC) and x87 (CW.RC); -1 if they disagree. */
-static int get_round(void)
-{
-	unsigned sse = (get_mxcsr() >> 13) & 3, x87 = (get_x87cw() >> 10) & 3;
-	static const int mode[] = {ROUND_NEAREST, ROUND_DOWNWARD, ROUND_UPWARD, -2};
-	return sse == x87 ? mode[sse] : -1;
-}
-
-/* Sets the rounding mode of SSE and x87, as fesetround does. */
-static void set_round(int m)
-{
-	static const unsigned rc[] = {0u, 1u, 2u};
-	set_mxcsr((get_mxcsr() & ~0x6000u) | rc[m] << 13);
-	set_x87cw((unsigned short)((get_x87cw() & ~0x0c00u) | rc[m] << 10));
-}
-#elif defined(__aarch64__)
-#define HAVE_FP_CONTROL 1
-static int get_round(void)
-{
-	uint64_t v;
-	__asm__ volatile("mrs %0, fpcr" : "=r"(v));
-	static const int mode[] = {ROUND_NEAREST, ROUND_UPWARD, ROUND_DOWNWARD, -2};
-	return mode[(v >> 22) & 3];
-}
-
-static void set_round(int m)
-{
-	static const uint64_t rm[] = {0u, 2u, 1u};
-	uint64_t v;
-	__asm__ volatile("mrs %0, fpcr" : "=r"(v));
-	v = (v & ~((uint64_t)3 << 22)) | rm[m] << 22;
-	__asm__ volatile("msr fpcr, %0" : : "r"(v));
-}
-#endif
-
-#if defined(HAVE_FP_CONTROL)
-static fiber r_main, r_peer;
-
-/* Returns 1/3 rounded with the current mode (volatile: computed at run time). */
-static double third(void)
-{
-	volatile double one = 1.0, three = 3.0;
-	return one / three;
-}
-
-/* Returns 1 where arithmetic follows the rounding mode (valgrind's CPU always rounds to
- * nearest, though it keeps the control registers). */
-static int rounding_is_real(void)
-{
-#if defined(TEST_VALGRIND)
-	return !RUNNING_ON_VALGRIND;
-#else
-	return 1;
-#endif
-}
-
-static void round_body(void *arg)
-{
-	(void)arg;
-	arrived(NULL);
-	/* A fresh context starts at round-to-nearest, whatever its creator had. */
-	CHECK_EQ_INT(get_round(), ROUND_NEAREST);
-	set_round(ROUND_DOWNWARD);
-	double down = third();
-	sw(&r_peer, &r_main);
-	CHECK_EQ_INT(get_round(), ROUND_DOWNWARD); /* kept while main ran with its own mode */
-	CHECK(!rounding_is_real() || third() == down);
-	set_round(ROUND_NEAREST);
-	sw(&r_peer, &r_main);
-	CHECK_MSG(0, "round_body resumed after its last switch");
-}
-
-static void test_fp_control(void)
-{
-	CHECK_EQ_INT(get_round(), ROUND_NEAREST);
-	double nearest = third();
-	fiber_self(&r_main);
-	fiber_make(&r_peer, round_body, NULL);
-	set_round(ROUND_UPWARD);
-	double up = third();
-	CHECK(!rounding_is_real() || up != nearest);
-	sw(&r_main, &r_peer); /* the peer sets downward */
-	CHECK_EQ_INT(get_round(), ROUND_UPWARD);
-	CHECK(!rounding_is_real() || third() == up);
-	set_round(ROUND_NEAREST);
-	sw(&r_main, &r_peer); /* the peer checks its mode, goes back to nearest */
-	CHECK_EQ_INT(get_round(), ROUND_NEAREST);
-	CHECK(third() == nearest);
-	fiber_free(&r_peer);
-}
-#else
-static void test_fp_control(void)
-{
-}
-#endif
-
-/* ---- 4. argument checks ----------------------------------------------------------------- */
+/* ---- 3. argument checks ----------------------------------------------------------------- */
 
 static void never_run(void *arg)
 {
@@ -427,7 +181,7 @@ static void test_einval(void)
 	CHECK_EQ_U64((uintptr_t)c.sp % 16, 0);
 }
 
-/* ---- 5. raw contexts inside coring tasks -------------------------------------------------- */
+/* ---- 4. raw contexts inside coring tasks -------------------------------------------------- */
 
 /* One task with its own raw context; `log` records the order the tasks' contexts ran in. */
 typedef struct task_side {
@@ -507,12 +261,11 @@ int main(void)
 	test_einval();
 	test_interleaving();
 	test_callee_saved();
-	test_fp_control();
 	test_inside_tasks();
 	/* And once more outside cr_run, after the runtime has come and gone. */
 	step = 0;
 	test_interleaving();
-	puts("PASS: raw contexts interleave exactly, keep callee-saved and floating-point state, "
-	     "reject bad arguments and work inside tasks");
+	puts("PASS: raw contexts interleave exactly, keep callee-saved registers, reject bad "
+	     "arguments and work inside tasks");
 	return 0;
 }
