@@ -21,6 +21,7 @@ packages=(
 	libc6-dev-arm64-cross # ... and links, statically, for qemu-aarch64
 	qemu-user             # runs the aarch64 switch test under emulation
 	python3               # the asyncio reference programs the echo tests run against
+	clang-format          # tests/test_format.sh checks the style of every source
 )
 
 if [ "${1:-}" = "--bench" ]; then
