@@ -15,13 +15,13 @@
 #define BACKOFF_MAX_NS 1000000000ull /* longest delay */
 
 struct cr_acceptor {
-	cr__multishot ms;      /* the multishot accept and its FIFO of fds (first member) */
-	int lfd;	       /* listening socket */
-	unsigned queue_max;    /* accepted fds queued before accepting pauses */
-	uint8_t fd_starved;    /* the last accept ended in EMFILE/ENFILE */
-	uint64_t errors;       /* EMFILE/ENFILE seen */
-	uint64_t backoff_ns;   /* next re-arm delay after running out of fds */
-	cr_callback_id rearm;  /* pending delayed re-arm, 0 if none */
+	cr__multishot ms;     /* the multishot accept and its FIFO of fds (first member) */
+	int lfd;	      /* listening socket */
+	unsigned queue_max;   /* accepted fds queued before accepting pauses */
+	uint8_t fd_starved;   /* the last accept ended in EMFILE/ENFILE */
+	uint64_t errors;      /* EMFILE/ENFILE seen */
+	uint64_t backoff_ns;  /* next re-arm delay after running out of fds */
+	cr_callback_id rearm; /* pending delayed re-arm, 0 if none */
 };
 
 static void prep(cr__multishot *m, struct io_uring_sqe *sqe)
@@ -76,7 +76,8 @@ static void ended(cr__multishot *m, int res)
 	if (a->fd_starved) {
 		/* Out of fds: try again later, not in a loop. */
 		a->rearm = cr_call_later(a->backoff_ns, delayed_rearm, a);
-		a->backoff_ns = a->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : a->backoff_ns * 2;
+		a->backoff_ns =
+			a->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : a->backoff_ns * 2;
 	}
 	cr__multishot_rearm(m); /* now, unless a delayed re-arm is pending */
 }

@@ -515,7 +515,7 @@ static void test_close(void)
 	CHECK_EQ_INT(count_fds(), base);
 }
 
-/* ---- the queue grows while it wraps around ---------------------------------------------------- */
+/* ---- the queue grows while it wraps around ----------------------------------------------- */
 
 /* Chunks queued past the queue's first capacity while its head has moved
  * (taken chunks): every byte still comes out once and in order. */
