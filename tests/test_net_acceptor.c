@@ -269,6 +269,37 @@ static void close_queued(unsigned queue_max, int nconn)
 	CHECK_EQ_INT(count_fds(), base);
 }
 
+/* Connects to addr with a blocking connect (the loop does not run meanwhile).
+ * Returns the client fd (fails the test on an error). */
+static int connect_now(const cr_addr *addr)
+{
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_GE_INT(c, 0);
+	CHECK_EQ_INT(connect(c, &addr->u.sa, addr->len), 0);
+	return c;
+}
+
+/* After an acceptor closed: client c's connection was either closed by the
+ * acceptor (c sees its end) or still waits in lfd's backlog (then it is
+ * accepted and closed here).  Closes c.  Returns 1 in the first case, else 0. */
+static int ended_or_accepted(int c, int lfd)
+{
+	char b;
+	cr_deadline d;
+	CHECK_OK(cr_timeout_enter(&d, 20 * MS));
+	ssize_t n = cr_recv(c, &b, 1);
+	cr_deadline_exit(&d);
+	if (n == -ETIMEDOUT) {
+		int s = cr_accept(lfd, NULL);
+		CHECK_OK(s);
+		CHECK_OK(cr_close(s));
+	} else {
+		CHECK(n == 0 || n == -ECONNRESET);
+	}
+	CHECK_OK(cr_close(c));
+	return n != -ETIMEDOUT;
+}
+
 /* Closes acceptors just as connections arrive: an fd the kernel accepted
  * for a cancelled multishot is closed, never leaked. */
 static void close_race(void)
@@ -282,29 +313,15 @@ static void close_race(void)
 		CHECK_OK(cr_acceptor_open(&a, lfd, 0));
 		for (int k = 0; k < i % 3; k++)
 			CHECK_OK(cr_yield());
-		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		CHECK_GE_INT(c, 0);
-		CHECK_EQ_INT(connect(c, &addr.u.sa, addr.len), 0);
+		int c = connect_now(&addr);
 		if (i % 4 == 1)
 			CHECK_OK(cr_yield());
 		CHECK_OK(cr_acceptor_close(a));
 		CHECK_EQ_INT(count_fds(), base + 2);
-		/* the connection was either closed by the acceptor or still waits */
-		char b;
-		cr_deadline d;
-		CHECK_OK(cr_timeout_enter(&d, 20 * MS));
-		ssize_t n = cr_recv(c, &b, 1);
-		cr_deadline_exit(&d);
-		if (n == -ETIMEDOUT) {
-			int s = cr_accept(lfd, NULL);
-			CHECK_OK(s);
-			CHECK_OK(cr_close(s));
-			taken++;
-		} else {
-			CHECK(n == 0 || n == -ECONNRESET);
+		if (ended_or_accepted(c, lfd))
 			closed++;
-		}
-		CHECK_OK(cr_close(c));
+		else
+			taken++;
 	}
 	printf("close race: %d connections closed with their acceptor, %d left in the backlog\n",
 	       closed, taken);
@@ -411,9 +428,7 @@ static void test_close_woken_waiter(void)
 		cr_acceptor *a;
 		CHECK_OK(cr_acceptor_open(&a, lfd, 0));
 		cr_task *t = spawn_waiting(next_task, a);
-		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		CHECK_GE_INT(c, 0);
-		CHECK_EQ_INT(connect(c, &addr.u.sa, addr.len), 0);
+		int c = connect_now(&addr);
 		/* The nop completes before the accept's completion is posted,
 		 * so this task runs again before the woken one does. */
 		CHECK_OK(cr_nop());
@@ -421,26 +436,14 @@ static void test_close_woken_waiter(void)
 		int r = 0;
 		CHECK_OK(cr_join(t, &r));
 		CHECK_MSG(r == -EBADF || r >= 0, "cr_acceptor_next returned %d", r);
+		CHECK_EQ_INT(count_fds(), base + 2 + (r >= 0)); /* no queued fd left open */
 		if (r >= 0) {
 			taken++;
 			CHECK_OK(cr_close(r));
 		} else {
 			ebadf++;
 		}
-		/* the connection was closed by whoever had it, or still waits */
-		char b;
-		cr_deadline d;
-		CHECK_OK(cr_timeout_enter(&d, 20 * MS));
-		ssize_t n = cr_recv(c, &b, 1);
-		cr_deadline_exit(&d);
-		if (n == -ETIMEDOUT) {
-			int s = cr_accept(lfd, NULL);
-			CHECK_OK(s);
-			CHECK_OK(cr_close(s));
-		} else {
-			CHECK(n == 0 || n == -ECONNRESET);
-		}
-		CHECK_OK(cr_close(c));
+		ended_or_accepted(c, lfd); /* closed by whoever had it, or still waiting */
 		CHECK_EQ_INT(count_fds(), base + 1);
 	}
 	printf("close with a woken waiter: %d waiters got -EBADF, %d the fd\n", ebadf, taken);
