@@ -6,103 +6,40 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <linux/io_uring.h>
-
 #include "runtime_internal.h"
+#include "multishot.h"
+#include "sqe.h"
 
+#define QUEUE_MAX_DEFAULT 64	     /* queue_max when the caller passes 0 */
 #define BACKOFF_MIN_NS 1000000ull    /* first re-arm delay after EMFILE/ENFILE */
 #define BACKOFF_MAX_NS 1000000000ull /* longest delay */
 
 struct cr_acceptor {
-	cr__cqe_handler handler; /* completions of the multishot accept */
-	struct cr__worker *w;		 /* owning worker */
-	int lfd;		 /* listening socket */
-	unsigned queue_max;	 /* accepted fds queued before accepting pauses */
-	int *fds;		 /* FIFO of accepted fds (ring of cap) */
-	unsigned cap, head, len; /* its capacity, first entry, entries */
-	uint8_t armed;		 /* a multishot accept is in the kernel */
-	uint8_t cancelling;	 /* an ASYNC_CANCEL for it was sent */
-	uint8_t closing;	 /* cr_acceptor_close runs */
-	uint8_t fd_starved;	 /* the last accept ended in EMFILE/ENFILE */
-	uint64_t errors;	 /* EMFILE/ENFILE seen */
-	int error;		 /* a lasting error (bad listening fd, ...), 0 if none */
-	uint64_t backoff_ns;	 /* next re-arm delay after running out of fds */
-	cr_callback_id rearm;	 /* pending delayed re-arm, 0 if none */
-	cr__wait *waiter;	 /* the task in cr_acceptor_next */
-	unsigned users;		 /* tasks inside cr_acceptor_next */
-	cr__wait *close_waiter;	 /* the task in cr_acceptor_close */
+	cr__multishot ms;     /* the multishot accept and its FIFO of fds (first member) */
+	int lfd;	      /* listening socket */
+	unsigned queue_max;   /* accepted fds queued before accepting pauses */
+	uint8_t fd_starved;   /* the last accept ended in EMFILE/ENFILE */
+	uint64_t errors;      /* EMFILE/ENFILE seen */
+	uint64_t backoff_ns;  /* next re-arm delay after running out of fds */
+	cr_callback_id rearm; /* pending delayed re-arm, 0 if none */
 };
 
-static uint64_t user_data(cr_acceptor *a)
+static void prep(cr__multishot *m, struct io_uring_sqe *sqe)
 {
-	return (uint64_t)(uintptr_t)&a->handler | CR__UD_HANDLER;
-}
-
-static void arm(cr_acceptor *a)
-{
-	struct io_uring_sqe *sqe = cr__ring_sqe(a->w);
-	sqe->opcode = IORING_OP_ACCEPT;
-	sqe->fd = a->lfd;
+	cr_acceptor *a = (cr_acceptor *)m;
+	cr__sqe_init(sqe, IORING_OP_ACCEPT, a->lfd);
 	sqe->ioprio = IORING_ACCEPT_MULTISHOT;
 	sqe->accept_flags = SOCK_CLOEXEC;
-	sqe->user_data = user_data(a);
-	a->armed = 1;
 }
 
-static void cancel(cr_acceptor *a)
+static void complete(cr__multishot *m, int res, uint32_t flags)
 {
-	if (!a->armed || a->cancelling)
-		return;
-	struct io_uring_sqe *sqe = cr__ring_sqe(a->w);
-	sqe->opcode = IORING_OP_ASYNC_CANCEL;
-	sqe->fd = -1;
-	sqe->addr = user_data(a);
-	sqe->user_data = CR__UD_IGNORE;
-	a->cancelling = 1;
-}
-
-/* Appends fd; on no memory the connection is closed (refused).  Returns nothing. */
-static void push(cr_acceptor *a, int fd)
-{
-	if (a->len == a->cap) {
-		unsigned cap = a->cap ? a->cap * 2 : 16;
-		int *n = malloc(cap * sizeof(*n));
-		if (!n) {
-			close(fd);
-			return;
-		}
-		for (unsigned i = 0; i < a->len; i++)
-			n[i] = a->fds[(a->head + i) % a->cap];
-		free(a->fds);
-		a->fds = n;
-		a->cap = cap;
-		a->head = 0;
-	}
-	a->fds[(a->head + a->len) % a->cap] = fd;
-	a->len++;
-}
-
-static void maybe_rearm(cr_acceptor *a)
-{
-	if (!a->armed && !a->closing && !a->rearm && !a->error && a->len <= a->queue_max / 2)
-		arm(a);
-}
-
-static void delayed_rearm(void *arg)
-{
-	cr_acceptor *a = arg;
-	a->rearm = 0;
-	maybe_rearm(a);
-}
-
-static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
-{
-	cr_acceptor *a = (cr_acceptor *)h;
+	cr_acceptor *a = (cr_acceptor *)m;
+	(void)flags;
 	if (res >= 0) {
-		if (a->closing)
+		/* No memory to queue it, or closing: the connection is refused. */
+		if (m->closing || cr__multishot_push(m, &res) < 0)
 			close(res);
-		else
-			push(a, res);
 		a->fd_starved = 0;
 		a->backoff_ns = BACKOFF_MIN_NS;
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM || res == -ENOBUFS) {
@@ -110,33 +47,48 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 		a->fd_starved = 1; /* out of a resource: retry with backoff */
 	} else if (res != -ECANCELED && res != -ECONNABORTED && res != -EINTR && res != -EAGAIN &&
 		   res != -EPROTO && res != -EPERM) {
-		a->error = res; /* the listening socket itself is unusable */
-	}
-	if (!(flags & IORING_CQE_F_MORE)) {
-		a->armed = 0;
-		a->cancelling = 0;
-		if (a->closing) {
-			if (a->close_waiter)
-				cr__wake(a->close_waiter, 0);
-		} else if (a->fd_starved) {
-			/* Out of fds: try again later, not in a loop. */
-			a->rearm = cr_call_later(a->backoff_ns, delayed_rearm, a);
-			a->backoff_ns = a->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS
-									   : a->backoff_ns * 2;
-			if (!a->rearm)
-				maybe_rearm(a);
-		} else {
-			maybe_rearm(a);
-		}
-	} else if (a->len >= a->queue_max) {
-		cancel(a); /* nobody takes the connections: stop accepting for now */
-	}
-	if ((a->len || a->error) && a->waiter) {
-		cr__wait *w = a->waiter;
-		a->waiter = NULL;
-		cr__wake(w, 0);
+		cr__multishot_end(m, res); /* the listening socket itself is unusable */
 	}
 }
+
+static int full(cr__multishot *m)
+{
+	return m->len >= ((cr_acceptor *)m)->queue_max;
+}
+
+static int may_arm(cr__multishot *m)
+{
+	cr_acceptor *a = (cr_acceptor *)m;
+	return !a->rearm && m->len <= a->queue_max / 2;
+}
+
+static void delayed_rearm(void *arg)
+{
+	cr_acceptor *a = arg;
+	a->rearm = 0;
+	cr__multishot_rearm(&a->ms);
+}
+
+static void ended(cr__multishot *m, int res)
+{
+	cr_acceptor *a = (cr_acceptor *)m;
+	(void)res;
+	if (a->fd_starved) {
+		/* Out of fds: try again later, not in a loop. */
+		a->rearm = cr_call_later(a->backoff_ns, delayed_rearm, a);
+		a->backoff_ns =
+			a->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : a->backoff_ns * 2;
+	}
+	cr__multishot_rearm(m); /* now, unless a delayed re-arm is pending */
+}
+
+static void drop(cr__multishot *m, void *item)
+{
+	(void)m;
+	close(*(int *)item);
+}
+
+static const cr__multishot_ops acceptor_ops = {prep, complete, full, may_arm, ended, drop};
 
 int cr_acceptor_open(cr_acceptor **out, int listen_fd, unsigned queue_max)
 {
@@ -147,12 +99,10 @@ int cr_acceptor_open(cr_acceptor **out, int listen_fd, unsigned queue_max)
 	cr_acceptor *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	a->handler.fn = on_cqe;
-	a->w = cr__self();
 	a->lfd = listen_fd;
-	a->queue_max = queue_max ? queue_max : 64;
+	a->queue_max = queue_max ? queue_max : QUEUE_MAX_DEFAULT;
 	a->backoff_ns = BACKOFF_MIN_NS;
-	arm(a);
+	cr__multishot_start(&a->ms, &acceptor_ops, sizeof(int));
 	*out = a;
 	return 0;
 }
@@ -161,33 +111,12 @@ int cr_acceptor_next(cr_acceptor *a)
 {
 	if (!a)
 		return -EINVAL;
-	if (a->w != cr__self())
-		return -EXDEV;
-	while (a->len == 0) {
-		if (a->closing)
-			return -EBADF;
-		if (a->error)
-			return a->error;
-		int e = cr__wait_prepare();
-		if (e)
-			return e;
-		cr__wait wait;
-		cr__wait_init(&wait, cr__abort_wake);
-		a->waiter = &wait;
-		a->users++;
-		e = cr__wait_park(&wait);
-		a->users--;
-		if (a->waiter == &wait)
-			a->waiter = NULL;
-		if (e < 0)
-			return e;
-	}
-	if (a->closing)
-		return -EBADF;
-	int fd = a->fds[a->head];
-	a->head = (a->head + 1) % a->cap;
-	a->len--;
-	maybe_rearm(a);
+	int e = cr__multishot_wait(&a->ms);
+	if (e)
+		return e;
+	int fd = *(int *)cr__multishot_head(&a->ms);
+	cr__multishot_pop(&a->ms);
+	cr__multishot_rearm(&a->ms);
 	return fd;
 }
 
@@ -200,32 +129,12 @@ int cr_acceptor_close(cr_acceptor *a)
 {
 	if (!a)
 		return 0;
-	if (a->w != cr__self())
+	if (a->ms.w != cr__self())
 		return -EXDEV;
-	a->closing = 1;
 	if (a->rearm)
 		cr_callback_cancel(a->rearm);
-	/* A task waiting in cr_acceptor_next gets -EBADF; let it leave first. */
-	if (a->waiter) {
-		cr__wait *w = a->waiter;
-		a->waiter = NULL;
-		cr__wake(w, 0);
-	}
-	while (a->users)
-		cr__yield_shielded();
-	if (a->armed) {
-		cancel(a);
-		cr__wait wait;
-		cr__wait_init(&wait, NULL);
-		a->close_waiter = &wait;
-		cr__wait_park(&wait);
-	}
-	while (a->len) {
-		close(a->fds[a->head]);
-		a->head = (a->head + 1) % a->cap;
-		a->len--;
-	}
-	free(a->fds);
+	a->rearm = 0;
+	cr__multishot_close(&a->ms); /* closes the fds nobody took */
 	free(a);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Building SQE templates for the runtime's I/O wait (net's only door to the ring). */
+/* SQE templates, net's only door to the ring: run by cr__io_wait, queued by the multishot core. */
 #ifndef CORING_NET_SQE_H
 #define CORING_NET_SQE_H
 

@@ -15,11 +15,7 @@
 static void io_abort(cr__wait *w, int reason)
 {
 	(void)reason;
-	struct io_uring_sqe *sqe = cr__ring_sqe(w->task->worker);
-	sqe->opcode = IORING_OP_ASYNC_CANCEL;
-	sqe->fd = -1;
-	sqe->addr = (uint64_t)(uintptr_t)w;
-	sqe->user_data = CR__UD_IGNORE;
+	cr__ring_cancel(w->task->worker, (uint64_t)(uintptr_t)w);
 }
 
 static int io_wait(const struct io_uring_sqe *tmpl, int interruptible)
@@ -35,9 +31,7 @@ static int io_wait(const struct io_uring_sqe *tmpl, int interruptible)
 	cr__wait w;
 	cr__wait_init(&w, interruptible ? io_abort : NULL);
 	w.io = 1;
-	struct io_uring_sqe *sqe = cr__ring_sqe(wk);
-	memcpy(sqe, tmpl, sizeof(*sqe));
-	sqe->user_data = (uint64_t)(uintptr_t)&w;
+	cr__ring_queue(wk, tmpl, (uint64_t)(uintptr_t)&w);
 	wk->inflight++;
 	return cr__wait_park(&w);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The only file that calls liburing: ring setup with fallbacks, SQE slots, submit and reap. */
+/* The workers' rings on liburing (probe.c tests the kernel on rings of its own): setup to reap. */
 #include "ring.h"
 
 #include <errno.h>
@@ -177,6 +177,20 @@ struct io_uring_sqe *cr__ring_sqe(cr__worker *w)
 	memset(sqe, 0, sizeof(*sqe));
 	w->sq_dirty = 1;
 	return sqe;
+}
+
+void cr__ring_queue(cr__worker *w, const struct io_uring_sqe *tmpl, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = cr__ring_sqe(w);
+	memcpy(sqe, tmpl, sizeof(*sqe));
+	io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void cr__ring_cancel(cr__worker *w, uint64_t target)
+{
+	struct io_uring_sqe *sqe = cr__ring_sqe(w);
+	io_uring_prep_cancel64(sqe, target, 0);
+	io_uring_sqe_set_data64(sqe, CR__UD_IGNORE);
 }
 
 unsigned cr__ring_poll(cr__worker *w, int wait, uint64_t deadline_ns)

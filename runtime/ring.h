@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The runtime's only door to io_uring: ring setup, SQE slots, submission and completion dispatch. */
+/* The workers' io_uring rings: setup, every SQE slot, cancel requests, submission, completions. */
 #ifndef CORING_RING_H
 #define CORING_RING_H
 
 #include <coring/runtime.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Every SQE of a worker's ring is taken here (cr__ring_sqe, cr__ring_queue,
+ * cr__ring_cancel) and ring.c is the only user of liburing for those rings
+ * (probe.c opens throwaway rings of its own to test the kernel).  The SQE
+ * contents are filled by their callers: io.c (one-shot waits, from
+ * templates), signals.c and remote.c (their reads and doorbells), and net's
+ * multishot core (from templates built with net/sqe.h).
+ */
 
 struct io_uring_sqe;
 struct cr__worker;
@@ -32,6 +41,16 @@ void cr__ring_close(struct cr__ring *r);
 /* Returns a zeroed SQE of the worker's ring; if the SQ is full, submits
  * first (reaping completions if the kernel pushes back).  Never NULL. */
 struct io_uring_sqe *cr__ring_sqe(struct cr__worker *w);
+
+/* Queues a copy of tmpl with the given user_data on w's ring (sent by the
+ * next poll or cr__ring_submit_now).  Returns nothing. */
+void cr__ring_queue(struct cr__worker *w, const struct io_uring_sqe *tmpl, uint64_t user_data);
+
+/* Queues an IORING_OP_ASYNC_CANCEL for the operation whose user_data is
+ * target; the cancel's own completion is ignored, the target's completion
+ * (-ECANCELED, or its result if it won the race) arrives as usual.
+ * Returns nothing. */
+void cr__ring_cancel(struct cr__worker *w, uint64_t target);
 
 /* Submits pending SQEs and reaps completions.  If wait is set, blocks until a
  * completion arrives or until the absolute monotonic time deadline_ns

@@ -269,6 +269,37 @@ static void close_queued(unsigned queue_max, int nconn)
 	CHECK_EQ_INT(count_fds(), base);
 }
 
+/* Connects to addr with a blocking connect (the loop does not run meanwhile).
+ * Returns the client fd (fails the test on an error). */
+static int connect_now(const cr_addr *addr)
+{
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_GE_INT(c, 0);
+	CHECK_EQ_INT(connect(c, &addr->u.sa, addr->len), 0);
+	return c;
+}
+
+/* After an acceptor closed: client c's connection was either closed by the
+ * acceptor (c sees its end) or still waits in lfd's backlog (then it is
+ * accepted and closed here).  Closes c.  Returns 1 in the first case, else 0. */
+static int ended_or_accepted(int c, int lfd)
+{
+	char b;
+	cr_deadline d;
+	CHECK_OK(cr_timeout_enter(&d, 20 * MS));
+	ssize_t n = cr_recv(c, &b, 1);
+	cr_deadline_exit(&d);
+	if (n == -ETIMEDOUT) {
+		int s = cr_accept(lfd, NULL);
+		CHECK_OK(s);
+		CHECK_OK(cr_close(s));
+	} else {
+		CHECK(n == 0 || n == -ECONNRESET);
+	}
+	CHECK_OK(cr_close(c));
+	return n != -ETIMEDOUT;
+}
+
 /* Closes acceptors just as connections arrive: an fd the kernel accepted
  * for a cancelled multishot is closed, never leaked. */
 static void close_race(void)
@@ -282,29 +313,15 @@ static void close_race(void)
 		CHECK_OK(cr_acceptor_open(&a, lfd, 0));
 		for (int k = 0; k < i % 3; k++)
 			CHECK_OK(cr_yield());
-		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		CHECK_GE_INT(c, 0);
-		CHECK_EQ_INT(connect(c, &addr.u.sa, addr.len), 0);
+		int c = connect_now(&addr);
 		if (i % 4 == 1)
 			CHECK_OK(cr_yield());
 		CHECK_OK(cr_acceptor_close(a));
 		CHECK_EQ_INT(count_fds(), base + 2);
-		/* the connection was either closed by the acceptor or still waits */
-		char b;
-		cr_deadline d;
-		CHECK_OK(cr_timeout_enter(&d, 20 * MS));
-		ssize_t n = cr_recv(c, &b, 1);
-		cr_deadline_exit(&d);
-		if (n == -ETIMEDOUT) {
-			int s = cr_accept(lfd, NULL);
-			CHECK_OK(s);
-			CHECK_OK(cr_close(s));
-			taken++;
-		} else {
-			CHECK(n == 0 || n == -ECONNRESET);
+		if (ended_or_accepted(c, lfd))
 			closed++;
-		}
-		CHECK_OK(cr_close(c));
+		else
+			taken++;
 	}
 	printf("close race: %d connections closed with their acceptor, %d left in the backlog\n",
 	       closed, taken);
@@ -398,6 +415,67 @@ static void test_close_with_waiter(void)
 	CHECK_EQ_INT(count_fds(), base);
 }
 
+/* cr_acceptor_close just after a connection woke the task waiting in
+ * cr_acceptor_next, before that task ran: it gets -EBADF (or the fd, if it
+ * ran first), and the queued fd is closed, not leaked. */
+static void test_close_woken_waiter(void)
+{
+	int base = count_fds();
+	cr_addr addr;
+	int lfd = listen_loop(&addr, 0);
+	int ebadf = 0, taken = 0;
+	for (int i = 0; i < 20; i++) {
+		cr_acceptor *a;
+		CHECK_OK(cr_acceptor_open(&a, lfd, 0));
+		cr_task *t = spawn_waiting(next_task, a);
+		int c = connect_now(&addr);
+		/* The nop completes before the accept's completion is posted,
+		 * so this task runs again before the woken one does. */
+		CHECK_OK(cr_nop());
+		CHECK_OK(cr_acceptor_close(a));
+		int r = 0;
+		CHECK_OK(cr_join(t, &r));
+		CHECK_MSG(r == -EBADF || r >= 0, "cr_acceptor_next returned %d", r);
+		CHECK_EQ_INT(count_fds(), base + 2 + (r >= 0)); /* no queued fd left open */
+		if (r >= 0) {
+			taken++;
+			CHECK_OK(cr_close(r));
+		} else {
+			ebadf++;
+		}
+		ended_or_accepted(c, lfd); /* closed by whoever had it, or still waiting */
+		CHECK_EQ_INT(count_fds(), base + 1);
+	}
+	printf("close with a woken waiter: %d waiters got -EBADF, %d the fd\n", ebadf, taken);
+	CHECK_OK(cr_close(lfd));
+	CHECK_EQ_INT(count_fds(), base);
+}
+
+/* ---- a listening socket that cannot accept ------------------------------------------------ */
+
+/* An acceptor on a socket that is not listening: the error comes out of
+ * cr_acceptor_next and stays, without re-arming in a loop. */
+static void test_lasting_error(void)
+{
+	int base = count_fds();
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_GE_INT(fd, 0);
+	cr_acceptor *a;
+	CHECK_OK(cr_acceptor_open(&a, fd, 0));
+	CHECK_EQ_INT(cr_acceptor_next(a), -EINVAL);
+	cr_stats s0;
+	CHECK_OK(cr_stats_get(&s0));
+	CHECK_OK(cr_sleep(5 * MS));
+	cr_stats s1;
+	CHECK_OK(cr_stats_get(&s1));
+	CHECK_LE_U64(s1.sqes_submitted - s0.sqes_submitted, 2); /* the sleep's own, not re-arms */
+	CHECK_EQ_INT(cr_acceptor_next(a), -EINVAL);
+	CHECK_EQ_U64(cr_acceptor_errors(a), 0);
+	CHECK_OK(cr_acceptor_close(a));
+	CHECK_OK(cr_close(fd));
+	CHECK_EQ_INT(count_fds(), base);
+}
+
 static int main_task(void *arg)
 {
 	(void)arg;
@@ -407,6 +485,8 @@ static int main_task(void *arg)
 	test_cancel();
 	test_emfile();
 	test_close_with_waiter();
+	test_close_woken_waiter();
+	test_lasting_error();
 	CHECK_EQ_INT(count_fds(), base);
 	return 0;
 }

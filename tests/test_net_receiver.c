@@ -515,6 +515,49 @@ static void test_close(void)
 	CHECK_EQ_INT(count_fds(), base);
 }
 
+/* ---- the queue grows while it wraps around ----------------------------------------------- */
+
+/* Chunks queued past the queue's first capacity while its head has moved
+ * (taken chunks): every byte still comes out once and in order. */
+static void test_queue_growth(void)
+{
+	cr_bufpool *p;
+	CHECK_OK(cr_bufpool_create(&p, 64, 16)); /* 16-byte buffers: many chunks from little data */
+	int cli, srv;
+	cr_receiver *r;
+	cr_chunk c;
+	uint8_t buf[400];
+	tcp_pair(&cli, &srv);
+	CHECK_OK(cr_receiver_open(&r, srv, p, 48));
+	fill_pattern(buf, 31, 0, 160);
+	CHECK_EQ_INT(send(cli, buf, 160, 0), 160);
+	CHECK_WAIT_UNTIL(cr_bufpool_free_count(p) <= 64 - 10, "10 chunks queued");
+	size_t got = 0;
+	for (int i = 0; i < 6; i++) { /* the queue's head moves on */
+		CHECK_GT_INT(cr_receiver_next(r, &c), 0);
+		check_chunk(&c, 31, got);
+		got += c.len;
+		cr_chunk_release(r, &c);
+	}
+	fill_pattern(buf, 31, 160, 400);
+	CHECK_EQ_INT(send(cli, buf, 400, 0), 400);
+	/* 4 left + 25 new: the queue grew from 16 entries while wrapped */
+	CHECK_WAIT_UNTIL(cr_bufpool_free_count(p) <= 64 - 29, "29 chunks queued");
+	while (got < 560) {
+		CHECK_GT_INT(cr_receiver_try_next(r, &c), 0);
+		check_chunk(&c, 31, got);
+		got += c.len;
+		cr_chunk_release(r, &c);
+	}
+	CHECK_EQ_U64(got, 560);
+	CHECK_EQ_INT(cr_receiver_try_next(r, &c), -EAGAIN);
+	CHECK_OK(cr_receiver_close(r));
+	CHECK_EQ_INT(cr_bufpool_free_count(p), 64);
+	CHECK_OK(cr_bufpool_destroy(p));
+	CHECK_OK(cr_close(cli));
+	CHECK_OK(cr_close(srv));
+}
+
 /* ---- pause and resume --------------------------------------------------------------------- */
 
 /* A paused receiver takes no more buffers (the data waits in the socket),
@@ -676,6 +719,51 @@ static void test_close_with_waiter(void)
 	CHECK_EQ_INT(count_fds(), base);
 }
 
+/* Takes one chunk and gives it back at once.  Returns what cr_receiver_next returned. */
+static int next_release_task(void *arg)
+{
+	cr_chunk c;
+	ssize_t n = cr_receiver_next(arg, &c);
+	if (n > 0)
+		cr_chunk_release(arg, &c);
+	return (int)n;
+}
+
+/* cr_receiver_close just after a chunk woke the task waiting in
+ * cr_receiver_next, before that task ran: it gets -EBADF (or the chunk, if
+ * it ran first), and the queued chunk's buffer goes back to the pool. */
+static void test_close_woken_waiter(void)
+{
+	int base = count_fds();
+	cr_bufpool *p;
+	CHECK_OK(cr_bufpool_create(&p, 4, SMALL_SIZE));
+	int cli, srv, ebadf = 0, data = 0;
+	uint8_t buf[100];
+	fill_pattern(buf, 32, 0, sizeof(buf));
+	tcp_pair(&cli, &srv);
+	for (int i = 0; i < 20; i++) {
+		cr_receiver *r;
+		CHECK_OK(cr_receiver_open(&r, srv, p, 0));
+		cr_task *t = spawn_waiting(next_release_task, r);
+		CHECK_EQ_INT(send(cli, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+		/* The nop completes before the receive's completion is posted,
+		 * so this task runs again before the woken reader does. */
+		CHECK_OK(cr_nop());
+		CHECK_OK(cr_receiver_close(r));
+		int res = 0;
+		CHECK_OK(cr_join(t, &res));
+		CHECK_MSG(res == -EBADF || res > 0, "reader got %d", res);
+		ebadf += res == -EBADF;
+		data += res > 0;
+		CHECK_EQ_INT(cr_bufpool_free_count(p), 4);
+	}
+	printf("close with a woken reader: %d readers got -EBADF, %d the chunk\n", ebadf, data);
+	CHECK_OK(cr_bufpool_destroy(p));
+	CHECK_OK(cr_close(cli));
+	CHECK_OK(cr_close(srv));
+	CHECK_EQ_INT(count_fds(), base);
+}
+
 static int main_task(void *arg)
 {
 	(void)arg;
@@ -688,6 +776,8 @@ static int main_task(void *arg)
 	test_many();
 	test_back_pressure();
 	test_close_with_waiter();
+	test_queue_growth();
+	test_close_woken_waiter();
 	CHECK_EQ_INT(count_fds(), base);
 	return 0;
 }
