@@ -15,7 +15,7 @@
 #define BACKOFF_MAX_NS 1000000000ull /* longest delay */
 
 struct cr_acceptor {
-	cr__multishot ms;     /* the multishot accept and its FIFO of fds (first member) */
+	cr__multishot ms;     /* the multishot accept and its FIFO of fds */
 	int lfd;	      /* listening socket */
 	unsigned queue_max;   /* accepted fds queued before accepting pauses */
 	uint8_t fd_starved;   /* the last accept ended in EMFILE/ENFILE */
@@ -26,7 +26,7 @@ struct cr_acceptor {
 
 static void prep(cr__multishot *m, struct io_uring_sqe *sqe)
 {
-	cr_acceptor *a = (cr_acceptor *)m;
+	cr_acceptor *a = cr__container_of(m, cr_acceptor, ms);
 	cr__sqe_init(sqe, IORING_OP_ACCEPT, a->lfd);
 	sqe->ioprio = IORING_ACCEPT_MULTISHOT;
 	sqe->accept_flags = SOCK_CLOEXEC;
@@ -34,7 +34,7 @@ static void prep(cr__multishot *m, struct io_uring_sqe *sqe)
 
 static void complete(cr__multishot *m, int res, uint32_t flags)
 {
-	cr_acceptor *a = (cr_acceptor *)m;
+	cr_acceptor *a = cr__container_of(m, cr_acceptor, ms);
 	(void)flags;
 	if (res >= 0) {
 		/* No memory to queue it, or closing: the connection is refused. */
@@ -53,12 +53,12 @@ static void complete(cr__multishot *m, int res, uint32_t flags)
 
 static int full(cr__multishot *m)
 {
-	return m->len >= ((cr_acceptor *)m)->queue_max;
+	return m->len >= cr__container_of(m, cr_acceptor, ms)->queue_max;
 }
 
 static int may_arm(cr__multishot *m)
 {
-	cr_acceptor *a = (cr_acceptor *)m;
+	cr_acceptor *a = cr__container_of(m, cr_acceptor, ms);
 	return !a->rearm && m->len <= a->queue_max / 2;
 }
 
@@ -71,7 +71,7 @@ static void delayed_rearm(void *arg)
 
 static void ended(cr__multishot *m, int res)
 {
-	cr_acceptor *a = (cr_acceptor *)m;
+	cr_acceptor *a = cr__container_of(m, cr_acceptor, ms);
 	(void)res;
 	if (a->fd_starved) {
 		/* Out of fds: try again later, not in a loop. */

@@ -26,7 +26,7 @@ int cr_bufpool_create(cr_bufpool **out, unsigned count, size_t size)
 	p->w = w;
 	p->count = count;
 	p->size = size;
-	p->starved_tail = &p->starved_head;
+	cr__list_init(&p->starved);
 	p->bgid = __atomic_fetch_add(&next_bgid, 1, __ATOMIC_RELAXED) & 0xffff;
 	p->base = mmap(NULL, (size_t)count * size, PROT_READ | PROT_WRITE,
 		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -76,35 +76,22 @@ void cr__bufpool_put(cr_bufpool *p, unsigned bid)
 	/* Every receiver that ran dry gets another go: we cannot tell which of
 	 * them has data waiting, and one that re-arms without data takes no
 	 * buffer.  Those that find the pool dry again come back to the list. */
-	cr_receiver *r = p->starved_head;
-	p->starved_head = NULL;
-	p->starved_tail = &p->starved_head;
-	while (r) {
-		cr_receiver *next = r->starved_next;
-		r->starved = 0;
-		r->starved_next = NULL;
-		cr__receiver_fed(r);
-		r = next;
-	}
+	cr__list fed;
+	cr__list_init(&fed);
+	cr__list *n;
+	while ((n = cr__list_pop_front(&p->starved)))
+		cr__list_push_back(&fed, n);
+	while ((n = cr__list_pop_front(&fed)))
+		cr__receiver_fed(cr__list_entry(n, cr_receiver, starved_node));
 }
 
 void cr__bufpool_starve(cr_bufpool *p, cr_receiver *r)
 {
-	r->starved_next = NULL;
-	r->starved = 1;
-	*p->starved_tail = r;
-	p->starved_tail = &r->starved_next;
+	cr__list_push_back(&p->starved, &r->starved_node);
 }
 
-void cr__bufpool_unstarve(cr_bufpool *p, cr_receiver *r)
+void cr__bufpool_unstarve(cr_receiver *r)
 {
-	if (!r->starved)
-		return;
-	cr_receiver **pp = &p->starved_head;
-	while (*pp != r)
-		pp = &(*pp)->starved_next;
-	*pp = r->starved_next;
-	if (p->starved_tail == &r->starved_next)
-		p->starved_tail = pp;
-	r->starved = 0;
+	if (cr__list_linked(&r->starved_node))
+		cr__list_remove(&r->starved_node);
 }

@@ -5,6 +5,8 @@
 
 #include <coring/net.h>
 
+#include "runtime_internal.h"
+
 struct cr__worker;
 
 struct cr_bufpool {
@@ -16,8 +18,7 @@ struct cr_bufpool {
 	unsigned char *base;	    /* buffer memory: count * size bytes */
 	unsigned in_use;	    /* buffers taken by the kernel and not given back */
 	unsigned receivers;	    /* receivers open on this pool */
-	cr_receiver *starved_head;  /* receivers that ran dry, oldest first */
-	cr_receiver **starved_tail; /* where the next one is linked */
+	cr__list starved;	    /* cr_receiver.starved_node: receivers that ran dry, oldest first */
 };
 
 /* Returns buffer bid to the kernel and re-arms every receiver that ran dry.
@@ -28,7 +29,7 @@ void cr__bufpool_put(cr_bufpool *p, unsigned bid);
 void cr__bufpool_starve(cr_bufpool *p, cr_receiver *r);
 
 /* Removes r from the starved list if it is there.  Returns nothing. */
-void cr__bufpool_unstarve(cr_bufpool *p, cr_receiver *r);
+void cr__bufpool_unstarve(cr_receiver *r);
 
 /* Re-arms receiver r after its pool had no buffer (receiver.c).  Returns nothing. */
 void cr__receiver_fed(cr_receiver *r);

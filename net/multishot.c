@@ -32,7 +32,7 @@ static void wake_waiter(cr__multishot *m)
 
 static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 {
-	cr__multishot *m = (cr__multishot *)h;
+	cr__multishot *m = cr__container_of(h, cr__multishot, handler);
 	m->ops->complete(m, res, flags);
 	if (!(flags & IORING_CQE_F_MORE)) {
 		m->armed = 0;

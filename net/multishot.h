@@ -12,7 +12,7 @@
 /*
  * The core under cr_acceptor and cr_receiver (and any later owner, such as
  * one multishot accept per worker of a server).  The owner embeds a
- * cr__multishot as its FIRST member (the hooks cast back to the owner) and
+ * cr__multishot (its hooks get back to the owner with cr__container_of) and
  * gives hooks for what differs: the SQE, what one completion means, its
  * limits, and what to do when the operation ends.  The core keeps the rest:
  * the operation's state in the kernel, a FIFO of results of a fixed size,
@@ -44,7 +44,7 @@ typedef struct cr__multishot_ops {
 
 /* A multishot operation and its results. */
 struct cr__multishot {
-	cr__cqe_handler handler;      /* completions (first: the handler is cast back to m) */
+	cr__cqe_handler handler;      /* completions (cr__container_of leads back to m) */
 	const cr__multishot_ops *ops; /* the owner's hooks */
 	struct cr__worker *w;	      /* owning worker */
 	unsigned char *items;	      /* FIFO of results (ring of cap items of size bytes) */

@@ -24,7 +24,7 @@ static int byte_cap_support;
  */
 static void prep(cr__multishot *m, struct io_uring_sqe *sqe)
 {
-	cr_receiver *r = (cr_receiver *)m;
+	cr_receiver *r = cr__container_of(m, cr_receiver, ms);
 	unsigned room = r->held < r->max_held ? r->max_held - r->held : 1;
 	cr__sqe_init(sqe, IORING_OP_RECV, r->fd);
 	sqe->flags = IOSQE_BUFFER_SELECT;
@@ -48,7 +48,7 @@ static void end_with(cr_receiver *r, int res)
 
 static void complete(cr__multishot *m, int res, uint32_t flags)
 {
-	cr_receiver *r = (cr_receiver *)m;
+	cr_receiver *r = cr__container_of(m, cr_receiver, ms);
 	int cap = __atomic_load_n(&byte_cap_support, __ATOMIC_RELAXED);
 	if (res == -EINVAL && !r->single && !r->got_data && cap <= 0 &&
 	    !(flags & IORING_CQE_F_MORE)) {
@@ -79,7 +79,7 @@ static void complete(cr__multishot *m, int res, uint32_t flags)
 /* Back-pressure: the application is not keeping up. */
 static int full(cr__multishot *m)
 {
-	cr_receiver *r = (cr_receiver *)m;
+	cr_receiver *r = cr__container_of(m, cr_receiver, ms);
 	return r->held >= r->max_held;
 }
 
@@ -88,15 +88,15 @@ static int full(cr__multishot *m)
  * it is not re-armed per chunk. */
 static int may_arm(cr__multishot *m)
 {
-	cr_receiver *r = (cr_receiver *)m;
-	if (r->starved)
+	cr_receiver *r = cr__container_of(m, cr_receiver, ms);
+	if (cr__list_linked(&r->starved_node))
 		return 0;
 	return r->single ? r->held < r->max_held : r->held <= r->max_held / 2;
 }
 
 static void ended(cr__multishot *m, int res)
 {
-	cr_receiver *r = (cr_receiver *)m;
+	cr_receiver *r = cr__container_of(m, cr_receiver, ms);
 	if (res == -ENOBUFS && !m->ended && !m->paused && cr_bufpool_free_count(r->pool) == 0)
 		cr__bufpool_starve(r->pool, r); /* re-armed when a buffer comes back */
 	else
@@ -107,7 +107,7 @@ static void drop(cr__multishot *m, void *item)
 {
 	cr__recv_item *it = item;
 	if (it->res > 0)
-		cr__bufpool_put(((cr_receiver *)m)->pool, it->bid);
+		cr__bufpool_put(cr__container_of(m, cr_receiver, ms)->pool, it->bid);
 }
 
 static const cr__multishot_ops receiver_ops = {prep, complete, full, may_arm, ended, drop};
@@ -161,7 +161,7 @@ ssize_t cr_receiver_try_next(cr_receiver *r, cr_chunk *c)
 
 void cr_receiver_pause(cr_receiver *r)
 {
-	cr__bufpool_unstarve(r->pool, r);
+	cr__bufpool_unstarve(r);
 	cr__multishot_pause(&r->ms);
 }
 
@@ -191,7 +191,7 @@ int cr_receiver_close(cr_receiver *r)
 		return 0;
 	if (r->ms.w != cr__self())
 		return -EXDEV;
-	cr__bufpool_unstarve(r->pool, r);
+	cr__bufpool_unstarve(r);
 	cr__multishot_close(&r->ms); /* gives back the buffers of chunks nobody took */
 	r->pool->receivers--;
 	free(r);

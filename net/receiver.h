@@ -23,10 +23,9 @@ struct cr_receiver {
 	int fd;			   /* the socket */
 	unsigned max_held;	   /* chunks queued + held before receiving pauses */
 	unsigned held;		   /* chunks queued + held by the application */
-	uint8_t starved;	   /* on the pool's starved list */
 	uint8_t single;		   /* arms one-shot receives (kernel without a byte cap) */
 	uint8_t got_data;	   /* a receive ever delivered data */
-	cr_receiver *starved_next; /* next on that list */
+	cr__list starved_node;	   /* on the pool's starved list while it waits for a buffer */
 };
 
 #endif

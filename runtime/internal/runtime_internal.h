@@ -13,7 +13,8 @@
  *   reclaim.h  quiescent-state reclamation (cr__retire)
  *   io.h       one-shot I/O on the ring with kernel-side cancellation
  *   list.h     container_of and the intrusive list
- *   ring.h     SQE slots, CQE handlers and provided-buffer rings
+ *   ring.h     SQE slots, queued SQEs, cancel requests, CQE handlers and
+ *              provided-buffer rings
  *   fiber.h    sanitizer and valgrind annotations
  * The worker's and the task's structs stay out of reach.
  */
