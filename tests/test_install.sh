@@ -46,7 +46,7 @@ lib_args=(-S "$src" -B "$tmp/build-$other" -DBUILD_SHARED_LIBS="$other_shared"
 	-DCORING_BUILD_TESTS=OFF -DCORING_BUILD_TOOLS=OFF -DCORING_BUILD_BENCH=OFF
 	-DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE="$build_type"
 	-DCMAKE_C_FLAGS="$(cache_get CMAKE_C_FLAGS)"
-	-DCMAKE_C_FLAGS_"$build_type_uc"="$(cache_get "CMAKE_C_FLAGS_$build_type_uc")"
+	"-DCMAKE_C_FLAGS_$build_type_uc=$(cache_get "CMAKE_C_FLAGS_$build_type_uc")"
 	-DCORING_SANITIZE="$(cache_get CORING_SANITIZE)"
 	-DCORING_WERROR="$(cache_get CORING_WERROR)")
 [ -z "$generator" ] || lib_args+=(-G "$generator")
@@ -56,6 +56,9 @@ echo "== building a $other libcoring from $src (library only, -j$jobs)"
 	{ tail -n 60 "$tmp/build-$other.log"; fail "building or installing the $other library failed"; }
 
 # ---- checks of one installed prefix ------------------------------------------------------
+
+# needed_libs <binary>: the shared libraries it loads (DT_NEEDED), one a line.
+needed_libs() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'; }
 
 # check_files <prefix>: headers, coring.pc, CMake package, licence; no jemalloc anywhere.
 check_files() {
@@ -82,7 +85,7 @@ run_consumer() {
 	[ "$rc" -eq 0 ] || { cat "$tmp/consumer.err" >&2; fail "$2 consumer exited with $rc (output: $out)"; }
 	[ "$out" = "coring-consumer $version: result=42 checks=ok" ] ||
 		fail "$2 consumer printed '$out', expected 'coring-consumer $version: result=42 checks=ok'"
-	if grep -qi jemalloc "$tmp/consumer.err" || readelf -d "$1" | grep -qi 'NEEDED.*jemalloc'; then
+	if grep -qi jemalloc "$tmp/consumer.err" || grep -qi jemalloc <<<"$(needed_libs "$1")"; then
 		fail "$2 consumer got jemalloc as its allocator by linking coring"
 	fi
 	echo "ok: $2 consumer printed: $out (allocator: not jemalloc)"
@@ -91,7 +94,7 @@ run_consumer() {
 # check_linkage <binary> <kind> <what>: a shared consumer needs libcoring.so, a static one not.
 check_linkage() {
 	local needs=0
-	readelf -d "$1" | grep -q 'NEEDED.*libcoring\.so' && needs=1
+	! grep -q '^libcoring\.so' <<<"$(needed_libs "$1")" || needs=1
 	case "$2" in
 	shared) [ "$needs" -eq 1 ] || fail "$3 consumer does not load libcoring.so" ;;
 	static) [ "$needs" -eq 0 ] || fail "$3 consumer loads libcoring.so from a static install" ;;
@@ -168,7 +171,7 @@ check_exports() {
 		grep -qx "$sym" <<<"$needed" ||
 			fail "libcoring.so exports the internal $sym, which no public inline needs"
 	done
-	echo "ok: libcoring.so exports all $n symbols the public inlines call:" $needed
+	echo "ok: libcoring.so exports all $n symbols the public inlines call: ${needed//$'\n'/ }"
 }
 
 # check_programs <prefix>: every installed program prints the version; the echo server,
@@ -189,14 +192,14 @@ check_programs() {
 		*) fail "$(basename "$prog") --version printed '$out', not version $version" ;;
 		esac
 		has_je=0
-		grep -q 'Begin jemalloc statistics' "$tmp/prog.err" && has_je=1
+		! grep -q 'Begin jemalloc statistics' "$tmp/prog.err" || has_je=1
 		[ "$has_je" -eq "$want_je" ] ||
 			fail "$(basename "$prog"): jemalloc is its allocator: $has_je, expected $want_je"
 		echo "ok: $(basename "$prog") --version: $out (jemalloc: $has_je)"
 	done
 	[ -x "$prefix/bin/coring-echo-server" ] || fail "coring-echo-server was not installed"
 	if [ "$je" -eq 1 ]; then
-		readelf -d "$prefix/bin/coring-echo-server" | grep -q 'NEEDED.*libjemalloc' ||
+		grep -q '^libjemalloc' <<<"$(needed_libs "$prefix/bin/coring-echo-server")" ||
 			fail "coring-echo-server does not load libjemalloc"
 	fi
 }
