@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Install rules of libcoring: library, <coring.h> and module headers, coring.pc, CMake package.
+# Install rules of libcoring: library, <coring.h> and module headers, coring.pc, CMake package,
+# LICENSE and CHANGELOG.md.
 include(CMakePackageConfigHelpers)
 
 set(CORING_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/coring")
@@ -14,10 +15,7 @@ install(FILES ${CORING_PUBLIC_HEADERS}
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/coring)
 
 # ---- pkg-config: relocatable, so that `cmake --install --prefix X` works anywhere
-set(CORING_PC_REQUIRES_PRIVATE "liburing")
-if(CORING_USE_JEMALLOC)
-  string(APPEND CORING_PC_REQUIRES_PRIVATE " jemalloc")
-endif()
+# (jemalloc is not among the dependencies: the library leaves its users' allocator alone.)
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
   set(CORING_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
   set(CORING_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
@@ -53,3 +51,6 @@ install(FILES
   "${CMAKE_CURRENT_BINARY_DIR}/coringConfig.cmake"
   "${CMAKE_CURRENT_BINARY_DIR}/coringConfigVersion.cmake"
   DESTINATION ${CORING_CMAKE_DIR})
+
+# ---- the licence and the change log, where distributions keep a package's documents
+install(FILES LICENSE CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -27,9 +27,9 @@ extern "C" {
  */
 
 #define CR_VERSION_MAJOR 0
-#define CR_VERSION_MINOR 1
+#define CR_VERSION_MINOR 2
 #define CR_VERSION_PATCH 0
-#define CR_VERSION_STRING "0.1.0"
+#define CR_VERSION_STRING "0.2.0"
 
 /* Default stack size of a task: address space reserved, touched lazily. */
 #define CR_DEFAULT_STACK_SIZE (64u * 1024u)
