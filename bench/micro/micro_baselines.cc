@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Baseline rows of coring-bench: boost.context fiber, ucontext, pthread mutex, condvar and spinning.
+// Baseline rows of coring-bench: boost.context, ucontext, pthread mutex and condvar, spinning.
 #include "micro.h"
 
 #include <boost/context/fiber.hpp>
@@ -156,7 +156,7 @@ void pthread_condvar_pingpong(benchmark::State &state)
 // ---- two threads passing an atomic back and forth, spinning ----------------------------------
 
 constexpr unsigned SPIN_BEFORE_YIELD = 4096; // pause loops before giving a shared CPU away
-constexpr uint64_t SPIN_STOP = UINT64_MAX;    // the ball that tells the ponger to return
+constexpr uint64_t SPIN_STOP = UINT64_MAX;   // the ball that tells the ponger to return
 
 // Spins until *ball differs from value, pausing, and yielding the CPU every 4096 pauses so
 // that two threads on one CPU cannot stall each other.  Returns the new value.

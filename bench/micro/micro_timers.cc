@@ -8,11 +8,11 @@
 namespace
 {
 
-constexpr unsigned SOON_BATCH = 1024;		// callbacks queued before each yield
-constexpr uint64_t MS = 1000000ull;		// one millisecond in ns
+constexpr unsigned SOON_BATCH = 1024;		      // callbacks queued before each yield
+constexpr uint64_t MS = 1000000ull;		      // one millisecond in ns
 constexpr benchmark::IterationCount TIMERS = 1000000; // timers per pass of coring/timers_1m
-constexpr uint64_t TIMER_LEAD_NS = 150 * MS;	// first deadline after the pass starts
-constexpr uint64_t TIMER_SPREAD_NS = 100 * MS;	// deadlines spread uniformly over this window
+constexpr uint64_t TIMER_LEAD_NS = 150 * MS;	      // first deadline after the pass starts
+constexpr uint64_t TIMER_SPREAD_NS = 100 * MS;	      // deadlines spread uniformly over this window
 
 // ---- call_soon ------------------------------------------------------------------------------
 

@@ -23,8 +23,7 @@ int ring_open(struct io_uring *ring, unsigned *flags)
 {
 	struct io_uring_params p;
 	std::memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
-		  IORING_SETUP_DEFER_TASKRUN;
+	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	int r = io_uring_queue_init_params(RING_ENTRIES, ring, &p);
 	if (r == -EINVAL) {
 		std::memset(&p, 0, sizeof(p));
