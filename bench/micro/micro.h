@@ -70,12 +70,22 @@ int event_round_trips(benchmark::State &state, int worker);
 // One iteration is one item.  Returns 0 or a negative errno value.
 int queue_stream(benchmark::State &state, int worker);
 
+// Lock hand-offs with a peer task on worker `worker` (< 0: this worker): this task holds a
+// cr_lock, and each pass releases it to the waiting peer and waits in its own acquire
+// while the peer does the same.  A batch of 2 iterations is 2 hand-offs.  Counters:
+// enters_per_op, handoffs_per_op (1.0 when every release found the other task waiting),
+// and switches_per_op on one worker or doorbells_per_op across two.  Returns 0 or a
+// negative errno value.
+int lock_handoffs(benchmark::State &state, int worker);
+
 } // namespace micro
 
 // One registration function per file; main calls them in this order.
 void micro_register_runtime();
 void micro_register_sync();
+void micro_register_timers();
 void micro_register_xworker();
 void micro_register_baselines();
+void micro_register_uring();
 
 #endif

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
-// Baseline rows of coring-bench: boost.context fiber, ucontext, pthread mutex and condvar.
+// Baseline rows of coring-bench: boost.context, ucontext, pthread mutex and condvar, spinning.
 #include "micro.h"
 
 #include <boost/context/fiber.hpp>
 
 #include <pthread.h>
+#include <sched.h>
 #include <ucontext.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <utility>
 
@@ -151,6 +153,58 @@ void pthread_condvar_pingpong(benchmark::State &state)
 	pthread_join(th, nullptr);
 }
 
+// ---- two threads passing an atomic back and forth, spinning ----------------------------------
+
+constexpr unsigned SPIN_BEFORE_YIELD = 4096; // pause loops before giving a shared CPU away
+constexpr uint64_t SPIN_STOP = UINT64_MAX;   // the ball that tells the ponger to return
+
+// Spins until *ball differs from value, pausing, and yielding the CPU every 4096 pauses so
+// that two threads on one CPU cannot stall each other.  Returns the new value.
+uint64_t spin_until_changed(std::atomic<uint64_t> *ball, uint64_t value)
+{
+	uint64_t v;
+	for (unsigned i = 1; (v = ball->load(std::memory_order_acquire)) == value; i++) {
+#if defined(__x86_64__)
+		__builtin_ia32_pause();
+#endif
+		if (i % SPIN_BEFORE_YIELD == 0)
+			sched_yield();
+	}
+	return v;
+}
+
+// The second thread: returns every odd ball as the next even one, until SPIN_STOP.
+// Returns nullptr.
+void *spin_ponger(void *arg)
+{
+	auto *ball = static_cast<std::atomic<uint64_t> *>(arg);
+	uint64_t v = 0;
+	while ((v = spin_until_changed(ball, v)) != SPIN_STOP)
+		ball->store(++v, std::memory_order_release);
+	return nullptr;
+}
+
+// One iteration is one round trip: store an odd ball, spin until the ponger stored the next
+// even one.  No system call when each thread has a CPU: the floor of a cross-core hand-off.
+void spin_pingpong(benchmark::State &state)
+{
+	std::atomic<uint64_t> ball{0};
+	pthread_t th;
+	int r = pthread_create(&th, nullptr, spin_ponger, &ball);
+	if (r != 0) {
+		micro::fail(state, "pthread_create", r);
+		return;
+	}
+	uint64_t odd = 1;
+	for (auto _ : state) {
+		ball.store(odd, std::memory_order_release);
+		spin_until_changed(&ball, odd);
+		odd += 2;
+	}
+	ball.store(SPIN_STOP, std::memory_order_release);
+	pthread_join(th, nullptr);
+}
+
 } // namespace
 
 void micro_register_baselines()
@@ -159,4 +213,5 @@ void micro_register_baselines()
 	benchmark::RegisterBenchmark("baseline/swapcontext", swapcontext_switch);
 	benchmark::RegisterBenchmark("baseline/pthread_mutex", pthread_mutex_row);
 	benchmark::RegisterBenchmark("baseline/pthread_condvar_pingpong", pthread_condvar_pingpong);
+	benchmark::RegisterBenchmark("baseline/spin_pingpong", spin_pingpong);
 }

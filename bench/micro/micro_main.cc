@@ -74,9 +74,11 @@ int main(int argc, char **argv)
 	if (benchmark::ReportUnrecognizedArguments(n, args.data()))
 		return 2;
 	micro_register_runtime();
+	micro_register_timers();
 	micro_register_sync();
 	micro_register_xworker();
 	micro_register_baselines();
+	micro_register_uring();
 	add_context();
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();

@@ -11,6 +11,7 @@ namespace
 
 constexpr uint64_t STOP = UINT64_MAX; // item that tells a queue peer to return
 constexpr long THROUGHPUT_CAPACITY = 1024;
+constexpr uint64_t MS = 1000000ull; // one millisecond in ns
 
 // ---- uncontended lock and semaphore ---------------------------------------------------------
 
@@ -45,21 +46,34 @@ int sem_body(benchmark::State &state)
 	return micro::first_error(r, cr_sem_destroy(&s));
 }
 
-// ---- lock hand-off between two tasks on one worker ---------------------------------------
+// ---- lock hand-off between two tasks -------------------------------------------------------
 
-// The lock the two tasks take turns on, and the flag that ends the peer.
+// The lock the two tasks take turns on, who held it last, and the flag that ends the peer.
 struct Handoff {
 	cr_lock lock;
+	int last = 0;		     // guarded by lock: 0 if this task took it last, 1 if the peer
+	uint64_t handoffs = 0;	     // guarded by lock: times the holder changed
+	std::atomic<int> started{0}; // the peer is about to wait for the lock
 	std::atomic<int> stop{0};
 };
+
+// Notes that task `me` (0 this task, 1 the peer) now holds h's lock.
+void handoff_take(Handoff *h, int me)
+{
+	if (h->last != me)
+		h->handoffs++;
+	h->last = me;
+}
 
 // Peer task: waits for the lock, then releases and re-acquires it (handing it back each
 // time) until stop is set while it holds it.  Returns 0 or the first error.
 int handoff_peer(void *arg)
 {
 	auto *h = static_cast<Handoff *>(arg);
+	h->started.store(1);
 	int r = cr_lock_acquire(&h->lock);
 	while (r == 0 && !h->stop.load(std::memory_order_relaxed)) {
+		handoff_take(h, 1);
 		r = cr_lock_release(&h->lock);
 		if (r == 0)
 			r = cr_lock_acquire(&h->lock);
@@ -67,10 +81,9 @@ int handoff_peer(void *arg)
 	return r == 0 ? cr_lock_release(&h->lock) : r;
 }
 
-// This task holds the lock while the peer waits for it.  One iteration pair: release (the
-// lock goes to the peer), acquire (waits; the peer runs, releases it back and waits in its
-// own acquire).  A batch of 2 iterations is 2 hand-offs: ns per hand-off.
-int lock_handoff_body(benchmark::State &state)
+} // namespace
+
+int micro::lock_handoffs(benchmark::State &state, int worker)
 {
 	Handoff h;
 	cr_task *t;
@@ -78,29 +91,54 @@ int lock_handoff_body(benchmark::State &state)
 	cr_lock_init(&h.lock);
 	int r = cr_lock_acquire(&h.lock);
 	if (r == 0)
-		r = micro::spawn_peer(&t, handoff_peer, &h, -1);
+		r = micro::spawn_peer(&t, handoff_peer, &h, worker);
 	if (r < 0)
 		return r;
-	r = cr_yield(); // the peer runs and blocks on the lock
+	// On this worker the peer runs during the yield and blocks on the lock.  On another
+	// worker, give it a moment after it says it is about to.
+	r = cr_yield();
+	while (r == 0 && !h.started.load())
+		r = cr_yield();
+	if (r == 0 && worker >= 0)
+		r = cr_sleep(MS);
 	if (r == 0)
-		r = cr_stats_get(&a);
+		r = micro::sum_stats(&a);
+	uint64_t before = h.handoffs;
 	while (r == 0 && state.KeepRunningBatch(2)) {
 		r = cr_lock_release(&h.lock);
 		if (r == 0)
 			r = cr_lock_acquire(&h.lock);
 		if (r)
 			break;
+		handoff_take(&h, 0);
 	}
+	uint64_t after = h.handoffs; // the peer waits for the lock: no race
 	h.stop.store(1);
-	int e = r == 0 ? cr_stats_get(&b) : r;
+	int e = r == 0 ? micro::sum_stats(&b) : r;
 	if (r == 0)
 		r = cr_lock_release(&h.lock); // the peer gets it, sees stop, releases it
 	r = micro::finish_peer(t, r);
 	if (r == 0 && e == 0) {
-		micro::per_iteration(state, "switches_per_op", a.switches, b.switches);
+		if (worker < 0)
+			micro::per_iteration(state, "switches_per_op", a.switches, b.switches);
+		else
+			micro::per_iteration(state, "doorbells_per_op", a.doorbells_sent,
+					     b.doorbells_sent);
 		micro::per_iteration(state, "enters_per_op", a.enter_calls, b.enter_calls);
+		micro::per_iteration(state, "handoffs_per_op", before, after);
 	}
 	return micro::first_error(micro::first_error(r, e), cr_lock_destroy(&h.lock));
+}
+
+namespace
+{
+
+// This task holds the lock while the peer waits for it.  One iteration pair: release (the
+// lock goes to the peer), acquire (waits; the peer runs, releases it back and waits in its
+// own acquire).  A batch of 2 iterations is 2 hand-offs: ns per hand-off.
+int lock_handoff_body(benchmark::State &state)
+{
+	return micro::lock_handoffs(state, -1);
 }
 
 // ---- event ping-pong ------------------------------------------------------------------------
