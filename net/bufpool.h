@@ -10,15 +10,15 @@
 struct cr__worker;
 
 struct cr_bufpool {
-	struct cr__worker *w;	    /* the worker whose ring it is registered with */
-	void *ring;		    /* the provided-buffer ring shared with the kernel */
-	unsigned count;		    /* buffers (a power of two) */
-	size_t size;		    /* bytes per buffer */
-	unsigned bgid;		    /* buffer group id in the ring */
-	unsigned char *base;	    /* buffer memory: count * size bytes */
-	unsigned in_use;	    /* buffers taken by the kernel and not given back */
-	unsigned receivers;	    /* receivers open on this pool */
-	cr__list starved;	    /* cr_receiver.starved_node: receivers that ran dry, oldest first */
+	struct cr__worker *w; /* the worker whose ring it is registered with */
+	void *ring;	      /* the provided-buffer ring shared with the kernel */
+	unsigned count;	      /* buffers (a power of two) */
+	size_t size;	      /* bytes per buffer */
+	unsigned bgid;	      /* buffer group id in the ring */
+	unsigned char *base;  /* buffer memory: count * size bytes */
+	unsigned in_use;      /* buffers taken by the kernel and not given back */
+	unsigned receivers;   /* receivers open on this pool */
+	cr__list starved;     /* cr_receiver.starved_node: receivers that ran dry, oldest first */
 };
 
 /* Returns buffer bid to the kernel and re-arms every receiver that ran dry.

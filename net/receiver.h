@@ -18,14 +18,14 @@ typedef struct cr__recv_item {
 } cr__recv_item;
 
 struct cr_receiver {
-	cr__multishot ms;	   /* the multishot receive, its FIFO of cr__recv_item (first) */
-	cr_bufpool *pool;	   /* where buffers come from */
-	int fd;			   /* the socket */
-	unsigned max_held;	   /* chunks queued + held before receiving pauses */
-	unsigned held;		   /* chunks queued + held by the application */
-	uint8_t single;		   /* arms one-shot receives (kernel without a byte cap) */
-	uint8_t got_data;	   /* a receive ever delivered data */
-	cr__list starved_node;	   /* on the pool's starved list while it waits for a buffer */
+	cr__multishot ms;      /* the multishot receive, its FIFO of cr__recv_item (first) */
+	cr_bufpool *pool;      /* where buffers come from */
+	int fd;		       /* the socket */
+	unsigned max_held;     /* chunks queued + held before receiving pauses */
+	unsigned held;	       /* chunks queued + held by the application */
+	uint8_t single;	       /* arms one-shot receives (kernel without a byte cap) */
+	uint8_t got_data;      /* a receive ever delivered data */
+	cr__list starved_node; /* on the pool's starved list while it waits for a buffer */
 };
 
 #endif

@@ -16,11 +16,11 @@ typedef struct cr__callback {
 	cr__runnable run;   /* run queue node (kind CR__RUN_CALLBACK) */
 	cr__timer timer;    /* armed for call_later / call_at */
 	cr_callback_fn fn;  /* what to call */
-	void *arg;          /* its argument */
-	uint32_t gen;       /* generation: part of the id, bumped on free */
-	uint32_t index;     /* position in the slab */
+	void *arg;	    /* its argument */
+	uint32_t gen;	    /* generation: part of the id, bumped on free */
+	uint32_t index;	    /* position in the slab */
 	uint32_t next_free; /* free list link (index + 1, 0 = end) */
-	uint8_t state;      /* enum cr__cb_state */
+	uint8_t state;	    /* enum cr__cb_state */
 } cr__callback;
 
 /* Slab of callbacks in fixed blocks so records never move. */
@@ -28,7 +28,7 @@ typedef struct cr__callbacks {
 	cr__callback **blocks; /* blocks of CR__CB_BLOCK records */
 	uint32_t nblocks;      /* blocks allocated */
 	uint32_t free_head;    /* first free record (index + 1, 0 = none) */
-	uint64_t live;         /* records not free */
+	uint64_t live;	       /* records not free */
 } cr__callbacks;
 
 struct cr__worker;

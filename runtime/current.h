@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What code outside the scheduler may know of the running worker and task: who runs, and a shielded yield. */
+/* What code outside the scheduler may know of the running worker and task: who runs, and a shielded
+ * yield. */
 #ifndef CORING_CURRENT_H
 #define CORING_CURRENT_H
 
@@ -9,7 +10,10 @@ struct cr__worker;
 extern _Thread_local struct cr__worker *cr__tls_worker;
 
 /* Returns the calling thread's worker, or NULL outside cr_run. */
-static inline struct cr__worker *cr__self(void) { return cr__tls_worker; }
+static inline struct cr__worker *cr__self(void)
+{
+	return cr__tls_worker;
+}
 
 /* Returns 1 when called from a task (not from the scheduler, a callback or a
  * thread outside cr_run), else 0. */

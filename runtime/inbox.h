@@ -10,7 +10,7 @@
 /* A message node; embedded in whatever carries the message. */
 typedef struct cr__msg {
 	_Atomic(struct cr__msg *) next; /* link written by the producer */
-	uint8_t kind;                   /* what the consumer should do (enum cr__msg_kind) */
+	uint8_t kind;			/* what the consumer should do (enum cr__msg_kind) */
 } cr__msg;
 
 /* Producers swap themselves in at `tail`; the one consumer walks from `head`.
@@ -18,8 +18,8 @@ typedef struct cr__msg {
 typedef struct cr__inbox {
 	_Atomic(cr__msg *) tail; /* last pushed (producers) */
 	char pad[64 - sizeof(void *)];
-	cr__msg *head;           /* next to pop (consumer only) */
-	cr__msg stub;            /* placeholder node */
+	cr__msg *head; /* next to pop (consumer only) */
+	cr__msg stub;  /* placeholder node */
 } cr__inbox;
 
 /* Makes q empty.  Returns nothing. */

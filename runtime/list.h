@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* container_of and a circular doubly linked intrusive list with a sentinel head (as libuv's queue.h). */
+/* container_of and a circular doubly linked intrusive list with a sentinel head (as libuv's
+ * queue.h). */
 /* A head is made empty with cr__list_init; a node is unlinked while zeroed (so zeroed or
  * calloc'ed records need no set-up) and zeroed again by cr__list_remove. */
 #ifndef CORING_LIST_H
@@ -9,7 +10,7 @@
 #include <stddef.h>
 
 /* The struct of `type` whose field `member` is at ptr. */
-#define cr__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define cr__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* The struct of `type` whose cr__list field `member` is node n. */
 #define cr__list_entry(n, type, member) cr__container_of(n, type, member)
@@ -25,10 +26,16 @@ static inline void cr__list_init(cr__list *h)
 }
 
 /* Returns 1 if list h has no node, else 0. */
-static inline int cr__list_empty(const cr__list *h) { return h->next == h; }
+static inline int cr__list_empty(const cr__list *h)
+{
+	return h->next == h;
+}
 
 /* Returns 1 if node n is on a list, 0 if it is unlinked (zeroed). */
-static inline int cr__list_linked(const cr__list *n) { return n->next != NULL; }
+static inline int cr__list_linked(const cr__list *n)
+{
+	return n->next != NULL;
+}
 
 /* Links n between prev and next.  Returns nothing. */
 static inline void cr__list_link(cr__list *n, cr__list *prev, cr__list *next)
@@ -40,10 +47,16 @@ static inline void cr__list_link(cr__list *n, cr__list *prev, cr__list *next)
 }
 
 /* Appends n at the back of h.  Returns nothing. */
-static inline void cr__list_push_back(cr__list *h, cr__list *n) { cr__list_link(n, h->prev, h); }
+static inline void cr__list_push_back(cr__list *h, cr__list *n)
+{
+	cr__list_link(n, h->prev, h);
+}
 
 /* Prepends n at the front of h.  Returns nothing. */
-static inline void cr__list_push_front(cr__list *h, cr__list *n) { cr__list_link(n, h, h->next); }
+static inline void cr__list_push_front(cr__list *h, cr__list *n)
+{
+	cr__list_link(n, h, h->next);
+}
 
 /* Unlinks n from its list and zeroes it (cr__list_linked is then 0).
  * Returns nothing. */

@@ -15,24 +15,24 @@ enum job_state { JOB_QUEUED = 1, JOB_RUNNING = 2, JOB_DONE = 3, JOB_DROPPED = 4 
 
 /* One blocking call; lives on the calling task's stack. */
 typedef struct job {
-	cr__list node;     /* on the pool's queue while queued */
-	cr_blocking_fn fn; /* the call */
-	void *arg;         /* its argument */
-	intptr_t result;   /* its return value */
-	int state;         /* enum job_state, under the pool mutex */
-	cr__wait wait;     /* the caller's wait */
+	cr__list node;		  /* on the pool's queue while queued */
+	cr_blocking_fn fn;	  /* the call */
+	void *arg;		  /* its argument */
+	intptr_t result;	  /* its return value */
+	int state;		  /* enum job_state, under the pool mutex */
+	cr__wait wait;		  /* the caller's wait */
 	struct cr__offload *pool; /* owning pool */
 } job;
 
 struct cr__offload {
-	pthread_mutex_t mu;  /* guards everything below */
-	pthread_cond_t cv;   /* signalled on new work and on shutdown */
-	cr__list queue;      /* job.node: queued calls, oldest first */
-	unsigned threads;    /* threads started */
-	unsigned idle;       /* threads waiting for work */
-	unsigned max;        /* most threads */
-	int shutdown;        /* 1 = threads exit */
-	pthread_t *ids;      /* started threads */
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_cond_t cv;  /* signalled on new work and on shutdown */
+	cr__list queue;	    /* job.node: queued calls, oldest first */
+	unsigned threads;   /* threads started */
+	unsigned idle;	    /* threads waiting for work */
+	unsigned max;	    /* most threads */
+	int shutdown;	    /* 1 = threads exit */
+	pthread_t *ids;	    /* started threads */
 };
 
 struct cr__offload *cr__offload_create(unsigned max_threads)

@@ -33,30 +33,42 @@ struct spec {
 
 static const struct spec setup_flags[] = {
 	{IORING_SETUP_SINGLE_ISSUER, "IORING_SETUP_SINGLE_ISSUER",
-	 "ring set up without it (the kernel keeps its submitter locking); DEFER_TASKRUN is then off too"},
+	 "ring set up without it (the kernel keeps its submitter locking); DEFER_TASKRUN is then "
+	 "off too"},
 	{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "IORING_SETUP_DEFER_TASKRUN",
-	 "plain ring: completion task work runs on syscall exit, or cooperatively with COOP_TASKRUN"},
+	 "plain ring: completion task work runs on syscall exit, or cooperatively with "
+	 "COOP_TASKRUN"},
 	{IORING_SETUP_COOP_TASKRUN, "IORING_SETUP_COOP_TASKRUN",
-	 "task work interrupts the worker (IPI) whenever a completion is ready: a little more overhead"},
+	 "task work interrupts the worker (IPI) whenever a completion is ready: a little more "
+	 "overhead"},
 	{IORING_SETUP_SUBMIT_ALL, "IORING_SETUP_SUBMIT_ALL",
-	 "submission stops at the first SQE that fails to prepare; the loop submits the rest again"},
+	 "submission stops at the first SQE that fails to prepare; the loop submits the rest "
+	 "again"},
 	{IORING_SETUP_CQSIZE, "IORING_SETUP_CQSIZE",
-	 "the CQ is twice the SQ; extra completions wait in the kernel's overflow list (NODROP) until reaped"},
+	 "the CQ is twice the SQ; extra completions wait in the kernel's overflow list (NODROP) "
+	 "until reaped"},
 };
 
 static const struct spec features[] = {
 	{IORING_FEAT_NODROP, "IORING_FEAT_NODROP",
 	 "none: completions could be lost on CQ overflow (kernels before 5.5 are not supported)"},
 	{IORING_FEAT_EXT_ARG, "IORING_FEAT_EXT_ARG",
-	 "waits with a timeout queue an IORING_OP_TIMEOUT SQE instead of passing it to io_uring_enter"},
+	 "waits with a timeout queue an IORING_OP_TIMEOUT SQE instead of passing it to "
+	 "io_uring_enter"},
 	{IORING_FEAT_FAST_POLL, "IORING_FEAT_FAST_POLL",
-	 "the kernel punts socket operations that would block to io-wq threads: slower, more threads"},
+	 "the kernel punts socket operations that would block to io-wq threads: slower, more "
+	 "threads"},
 	{IORING_FEAT_SUBMIT_STABLE, "IORING_FEAT_SUBMIT_STABLE",
 	 "none needed: SQE data lives on the waiting task's stack until the completion arrives"},
 };
 
-#define OP(x, fb) {IORING_OP_##x, "IORING_OP_" #x, fb}
-#define VIA_POLL "none: required by net/ (5.5+ for ACCEPT/CONNECT, 5.6+ for SEND/RECV); without it the call returns -EINVAL"
+#define OP(x, fb)                                                                                  \
+	{                                                                                          \
+		IORING_OP_##x, "IORING_OP_" #x, fb                                                 \
+	}
+#define VIA_POLL                                                                                   \
+	"none: required by net/ (5.5+ for ACCEPT/CONNECT, 5.6+ for SEND/RECV); without it the "    \
+	"call returns -EINVAL"
 static const struct spec opcodes[] = {
 	OP(NOP, "required (present since 5.1): cr_nop and loop health checks use it"),
 	OP(READ, "none: required by cr_file_read (5.6+); without it the call returns -EINVAL"),
@@ -65,7 +77,8 @@ static const struct spec opcodes[] = {
 	OP(OPENAT, "none: required by cr_file_open (5.6+); without it the call returns -EINVAL"),
 	OP(CLOSE, "none: required by cr_file_close (5.6+); without it the call returns -EINVAL"),
 	OP(ASYNC_CANCEL, "required: without it an in-flight I/O cannot be cancelled in the kernel"),
-	OP(TIMEOUT, "not needed: timed waits pass the timeout to io_uring_enter (EXT_ARG); liburing queues a TIMEOUT SQE only without EXT_ARG"),
+	OP(TIMEOUT, "not needed: timed waits pass the timeout to io_uring_enter (EXT_ARG); "
+		    "liburing queues a TIMEOUT SQE only without EXT_ARG"),
 	OP(ACCEPT, VIA_POLL),
 	OP(CONNECT, VIA_POLL),
 	OP(RECV, VIA_POLL),
@@ -74,8 +87,10 @@ static const struct spec opcodes[] = {
 	OP(RECVMSG, VIA_POLL),
 	OP(SHUTDOWN, "not needed: cr_shutdown calls shutdown(2) directly (it does not block)"),
 	OP(SOCKET, "not needed: sockets are made with socket(2) directly (it does not block)"),
-	OP(MSG_RING, "cross-worker doorbells; without it an eventfd read on the ring is the doorbell"),
-	OP(PROVIDE_BUFFERS, "not used: provided buffers are given through a registered buffer ring (IORING_REGISTER_PBUF_RING)"),
+	OP(MSG_RING,
+	   "cross-worker doorbells; without it an eventfd read on the ring is the doorbell"),
+	OP(PROVIDE_BUFFERS, "not used: provided buffers are given through a registered buffer ring "
+			    "(IORING_REGISTER_PBUF_RING)"),
 	OP(SEND_ZC, "not used yet: sends copy the data with IORING_OP_SEND"),
 };
 #undef OP
@@ -308,18 +323,22 @@ static void probe_map_count(cr_probe_report *out, int guard)
 	long long v;
 	const char *name = "vm.max_map_count";
 	if (read_long("/proc/sys/vm/max_map_count", &v) != 0)
-		add(out, name, "kernel", -1, "could not be read; stacks are limited by it only when "
-					    "MADV_GUARD_INSTALL is missing (mprotect guards)");
+		add(out, name, "kernel", -1,
+		    "could not be read; stacks are limited by it only when "
+		    "MADV_GUARD_INSTALL is missing (mprotect guards)");
 	else if (guard == 1)
-		add(out, name, "kernel", 1, "value is fine: MADV_GUARD_INSTALL guards add no mappings, "
-					   "so it does not limit the number of stacks");
+		add(out, name, "kernel", 1,
+		    "value is fine: MADV_GUARD_INSTALL guards add no mappings, "
+		    "so it does not limit the number of stacks");
 	else if (v >= 262144)
-		add(out, name, "kernel", 1, "value is fine: room for mprotect guard pages on 100,000+ "
-					   "stacks (two mappings per stack)");
+		add(out, name, "kernel", 1,
+		    "value is fine: room for mprotect guard pages on 100,000+ "
+		    "stacks (two mappings per stack)");
 	else
-		add(out, name, "kernel", 1, "value limits stacks: mprotect guards cost two mappings per "
-					   "stack, so beyond about half of it stacks get a canary only; "
-					   "raise it to 262144 or more");
+		add(out, name, "kernel", 1,
+		    "value limits stacks: mprotect guards cost two mappings per "
+		    "stack, so beyond about half of it stacks get a canary only; "
+		    "raise it to 262144 or more");
 }
 
 /* Adds the io_uring items, probed with ring and its params (both NULL: unknown). */
@@ -332,11 +351,14 @@ static void probe_ring_items(cr_probe_report *out, struct io_uring *ring,
 	    "io_uring_enter uses the plain ring fd (the kernel looks it up on every call)");
 	probe_opcodes(out, ring);
 	add(out, "IORING_ACCEPT_MULTISHOT", "feature", has_multishot_accept(ring != NULL),
-	    "cr_acceptor: one multishot accept per listener; without it cr_acceptor fails and cr_accept (one-shot) remains");
+	    "cr_acceptor: one multishot accept per listener; without it cr_acceptor fails and "
+	    "cr_accept (one-shot) remains");
 	add(out, "IORING_REGISTER_PBUF_RING", "feature", has_buf_ring(ring),
-	    "cr_bufpool (5.19+); without it cr_bufpool_create fails and cr_recv with the caller's buffer remains");
+	    "cr_bufpool (5.19+); without it cr_bufpool_create fails and cr_recv with the caller's "
+	    "buffer remains");
 	add(out, "IORING_RECV_MULTISHOT", "feature", ring ? kernel_version() >= 6000 : -1,
-	    "judged by kernel version >= 6.0, not by a trial; cr_receiver; with 6.16+ capped at its remaining buffers, else one-shot receives");
+	    "judged by kernel version >= 6.0, not by a trial; cr_receiver; with 6.16+ capped at "
+	    "its remaining buffers, else one-shot receives");
 }
 
 /* Fills the memlock limit and the io_uring_disabled sysctl.  Returns nothing. */

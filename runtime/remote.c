@@ -24,11 +24,12 @@ static void ring_doorbell(cr__worker *to)
 		struct io_uring_sqe *sqe = cr__ring_sqe(self);
 		sqe->opcode = IORING_OP_MSG_RING;
 		sqe->fd = to->ring_fd;
-		sqe->len = 0;                    /* res of the target CQE */
-		sqe->off = CR__UD_IGNORE;        /* user_data of the target CQE */
-		sqe->user_data = CR__UD_IGNORE;  /* our own completion is ignored too, */
+		sqe->len = 0;			/* res of the target CQE */
+		sqe->off = CR__UD_IGNORE;	/* user_data of the target CQE */
+		sqe->user_data = CR__UD_IGNORE; /* our own completion is ignored too, */
 		if (cr__ring_has_cqe_skip(self->ring))
-			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS; /* and skipped: it would end our next sleep */
+			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS; /* and skipped: it would end our next
+								 sleep */
 		cr__ring_submit_now(self);
 	} else {
 		uint64_t one = 1;

@@ -15,10 +15,10 @@
 #include "worker.h"
 
 struct cr__ring {
-	struct io_uring uring;    /* liburing's ring */
-	unsigned flags;           /* setup flags that were accepted */
-	int has_msg_ring;         /* IORING_OP_MSG_RING is supported */
-	int has_cqe_skip;         /* IOSQE_CQE_SKIP_SUCCESS is supported */
+	struct io_uring uring; /* liburing's ring */
+	unsigned flags;	       /* setup flags that were accepted */
+	int has_msg_ring;      /* IORING_OP_MSG_RING is supported */
+	int has_cqe_skip;      /* IOSQE_CQE_SKIP_SUCCESS is supported */
 };
 
 /* Setup flag sets, best first; each later one drops what an older kernel refuses. */

@@ -57,7 +57,6 @@ void cr__ring_cancel(struct cr__worker *w, uint64_t target);
  * (UINT64_MAX = no timeout).  Returns the number of CQEs dispatched. */
 unsigned cr__ring_poll(struct cr__worker *w, int wait, uint64_t deadline_ns);
 
-
 /* Returns the ring's file descriptor (for MSG_RING from other rings). */
 int cr__ring_fd(const struct cr__ring *r);
 

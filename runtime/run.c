@@ -66,8 +66,8 @@ static int check_config(const cr_config *cfg, cr_config *out)
 	if (out->sq_entries == 0 || out->sq_entries > CR_MAX_SQ_ENTRIES ||
 	    out->cq_entries > CR_MAX_CQ_ENTRIES) {
 		snprintf(setup_error, sizeof(setup_error),
-			 "cr_config ring sizes out of range (sq 1..%u, cq <= %u)", CR_MAX_SQ_ENTRIES,
-			 CR_MAX_CQ_ENTRIES);
+			 "cr_config ring sizes out of range (sq 1..%u, cq <= %u)",
+			 CR_MAX_SQ_ENTRIES, CR_MAX_CQ_ENTRIES);
 		return -EINVAL;
 	}
 	if (out->cq_entries < 2 * out->sq_entries)
@@ -101,7 +101,7 @@ static void worker_destroy(cr__worker *w)
 	cr__list *l;
 	cr__list_for_each(l, &w->all) /* ended tasks whose handle was never released */
 		cr__tsan_destroy(cr__list_entry(l, cr_task, all_node)->tsan_fiber);
-	cr__reclaim_flush(w); /* every worker has stopped: nobody reads these any more */
+	cr__reclaim_flush(w);		 /* every worker has stopped: nobody reads these any more */
 	cr__timer_heap_free(&w->timers); /* first: armed timers live in callback records */
 	cr__callbacks_destroy(&w->callbacks);
 	cr__stack_pool_destroy(&w->stacks);
@@ -150,13 +150,13 @@ static int worker_create(cr__runtime *rt, unsigned id, char *why, size_t whylen)
 /* Start-up handshake of a worker thread. */
 typedef struct thread_start {
 	cr__runtime *rt;     /* runtime */
-	unsigned id;         /* worker index */
+	unsigned id;	     /* worker index */
 	pthread_mutex_t *mu; /* guards the fields below */
 	pthread_cond_t *cv;  /* signalled when ready is set */
-	int *ready;          /* workers that finished setting up */
-	int *err;            /* first setup error */
-	char *why;           /* its explanation (setup_error: SETUP_WHY_MAX bytes) */
-	int *go;             /* 1 = run, -1 = give up (another worker failed) */
+	int *ready;	     /* workers that finished setting up */
+	int *err;	     /* first setup error */
+	char *why;	     /* its explanation (setup_error: SETUP_WHY_MAX bytes) */
+	int *go;	     /* 1 = run, -1 = give up (another worker failed) */
 } thread_start;
 
 static void *worker_thread(void *arg)

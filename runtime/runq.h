@@ -11,14 +11,14 @@ enum cr__runnable_kind { CR__RUN_TASK = 1, CR__RUN_CALLBACK = 2 };
 /* Intrusive node; embedded in tasks and callbacks. */
 typedef struct cr__runnable {
 	struct cr__runnable *next; /* next in the queue */
-	uint8_t kind;              /* enum cr__runnable_kind */
+	uint8_t kind;		   /* enum cr__runnable_kind */
 } cr__runnable;
 
 /* Singly linked FIFO with a tail pointer. */
 typedef struct cr__runq {
 	cr__runnable *head; /* first to run */
 	cr__runnable *tail; /* last queued */
-	size_t len;         /* items queued */
+	size_t len;	    /* items queued */
 } cr__runq;
 
 /* Appends r.  Returns nothing. */

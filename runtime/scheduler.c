@@ -151,7 +151,7 @@ static int runtime_done(cr__worker *w)
 	       atomic_load_explicit(&w->rt->running, memory_order_seq_cst) == 0;
 }
 
-#define SPIN_NS 20000u        /* how long an idle worker polls its inbox before sleeping */
+#define SPIN_NS 20000u		/* how long an idle worker polls its inbox before sleeping */
 #define SPIN_RECENT_NS 1000000u /* ... if it had a message this recently */
 
 static inline void cpu_relax(void)
@@ -232,8 +232,7 @@ static void poll_io(cr__worker *w)
 		w->since_poll = 0;
 		if (cr__remote_drain(w))
 			w->last_msg_ns = cr_now_ns();
-	} else if (w->sq_dirty ||
-		   (w->inflight && w->since_poll >= w->cfg.ready_budget)) {
+	} else if (w->sq_dirty || (w->inflight && w->since_poll >= w->cfg.ready_budget)) {
 		cr__ring_poll(w, 0, 0);
 		w->since_poll = 0;
 	}

@@ -40,23 +40,29 @@ void cr__explain_setup_error(int err, char *buf, size_t len)
 	if (err == -EPERM && disabled == 2)
 		snprintf(buf, len, "io_uring is disabled by the sysctl kernel.io_uring_disabled=2");
 	else if (err == -EPERM && disabled == 1)
-		snprintf(buf, len, "kernel.io_uring_disabled=1 allows io_uring only to members of "
-				   "the group in kernel.io_uring_group (or CAP_SYS_ADMIN); this "
-				   "process is not one");
+		snprintf(buf, len,
+			 "kernel.io_uring_disabled=1 allows io_uring only to members of "
+			 "the group in kernel.io_uring_group (or CAP_SYS_ADMIN); this "
+			 "process is not one");
 	else if (err == -EPERM)
-		snprintf(buf, len, "io_uring_setup was denied (EPERM): likely a seccomp filter "
-				   "(container runtime) or an LSM policy (SELinux, AppArmor)");
+		snprintf(buf, len,
+			 "io_uring_setup was denied (EPERM): likely a seccomp filter "
+			 "(container runtime) or an LSM policy (SELinux, AppArmor)");
 	else if (err == -ENOSYS)
-		snprintf(buf, len, "io_uring_setup is not implemented (ENOSYS): a kernel built "
-				   "without io_uring, or a seccomp filter returning ENOSYS as many "
-				   "container runtimes do");
+		snprintf(buf, len,
+			 "io_uring_setup is not implemented (ENOSYS): a kernel built "
+			 "without io_uring, or a seccomp filter returning ENOSYS as many "
+			 "container runtimes do");
 	else if (err == -ENOMEM && kernel_before_5_12())
-		snprintf(buf, len, "io_uring_setup ran out of locked memory (ENOMEM): kernels "
-				   "before 5.12 charge rings to RLIMIT_MEMLOCK, which is %llu bytes "
-				   "here; raise it (ulimit -l) or use fewer entries", lim);
+		snprintf(buf, len,
+			 "io_uring_setup ran out of locked memory (ENOMEM): kernels "
+			 "before 5.12 charge rings to RLIMIT_MEMLOCK, which is %llu bytes "
+			 "here; raise it (ulimit -l) or use fewer entries",
+			 lim);
 	else if (err == -ENOMEM)
-		snprintf(buf, len, "io_uring_setup ran out of memory (ENOMEM): the kernel could "
-				   "not allocate the ring; use fewer SQ/CQ entries or free memory");
+		snprintf(buf, len,
+			 "io_uring_setup ran out of memory (ENOMEM): the kernel could "
+			 "not allocate the ring; use fewer SQ/CQ entries or free memory");
 	else if (err == -EMFILE || err == -ENFILE)
 		snprintf(buf, len, "io_uring_setup found no file descriptor left for the ring (%s)",
 			 strerror(-err));

@@ -88,7 +88,8 @@ int cr_signal_wait(const int *signals, size_t n, int *signo)
 	sigset_t set;
 	sigemptyset(&set);
 	for (size_t i = 0; signals && i < n; i++)
-		if (signals[i] == SIGKILL || signals[i] == SIGSTOP || sigaddset(&set, signals[i]) < 0)
+		if (signals[i] == SIGKILL || signals[i] == SIGSTOP ||
+		    sigaddset(&set, signals[i]) < 0)
 			return -EINVAL;
 	if (!signals || n == 0)
 		return -EINVAL;

@@ -9,7 +9,7 @@
 
 /* A sleep: the wait plus the timer that ends it. */
 typedef struct sleep_wait {
-	cr__wait wait;   /* parked record */
+	cr__wait wait;	 /* parked record */
 	cr__timer timer; /* wakes the task at the sleep's end */
 } sleep_wait;
 

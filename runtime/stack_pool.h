@@ -8,9 +8,9 @@
 
 /* How stack overflow is caught (cr_stats.guard_mode uses these values). */
 enum cr__guard_mode {
-	CR__GUARD_MADVISE = 0,  /* MADV_GUARD_INSTALL in one mapping (Linux 6.13+) */
+	CR__GUARD_MADVISE = 0,	/* MADV_GUARD_INSTALL in one mapping (Linux 6.13+) */
 	CR__GUARD_MPROTECT = 1, /* a PROT_NONE page per stack (one extra VMA each) */
-	CR__GUARD_CANARY = 2,   /* no guard page left: canary word checked on switch */
+	CR__GUARD_CANARY = 2,	/* no guard page left: canary word checked on switch */
 };
 
 #define CR__STACK_MIN_CLASS 14 /* 16 KiB */
@@ -20,30 +20,30 @@ enum cr__guard_mode {
 
 /* Free stacks of one size class. */
 typedef struct cr__stack_class {
-	void **free;   /* slot base addresses ready for reuse (LIFO: warm first) */
-	size_t nfree;  /* entries in free */
-	size_t cold;   /* free[0 .. cold) have given their memory back to the kernel */
-	size_t cap;    /* capacity of free */
+	void **free;  /* slot base addresses ready for reuse (LIFO: warm first) */
+	size_t nfree; /* entries in free */
+	size_t cold;  /* free[0 .. cold) have given their memory back to the kernel */
+	size_t cap;   /* capacity of free */
 } cr__stack_class;
 
 /* One large mapping holding many slots. */
 typedef struct cr__stack_chunk {
-	void *base;            /* start of the mapping */
-	size_t len;            /* length of the mapping */
-	unsigned *vg_ids;      /* valgrind stack ids per slot, or NULL */
-	size_t nslots;         /* slots in the mapping */
+	void *base;	  /* start of the mapping */
+	size_t len;	  /* length of the mapping */
+	unsigned *vg_ids; /* valgrind stack ids per slot, or NULL */
+	size_t nslots;	  /* slots in the mapping */
 } cr__stack_chunk;
 
 /* The pool of one worker. */
 typedef struct cr__stack_pool {
 	cr__stack_class classes[CR__STACK_CLASSES]; /* free lists per power-of-two size */
-	cr__stack_chunk *chunks;                    /* every mapping made */
-	size_t nchunks;                             /* entries in chunks */
-	size_t chunks_cap;                          /* capacity of chunks */
-	size_t page;                                /* page size */
-	size_t mapped_slots;                        /* slots in all chunks */
-	int guard_mode;                             /* enum cr__guard_mode in use */
-	size_t mprotect_left;                       /* guards the mprotect fallback may still add */
+	cr__stack_chunk *chunks;		    /* every mapping made */
+	size_t nchunks;				    /* entries in chunks */
+	size_t chunks_cap;			    /* capacity of chunks */
+	size_t page;				    /* page size */
+	size_t mapped_slots;			    /* slots in all chunks */
+	int guard_mode;				    /* enum cr__guard_mode in use */
+	size_t mprotect_left;			    /* guards the mprotect fallback may still add */
 } cr__stack_pool;
 
 /* Initialises an empty pool.  Returns nothing. */
@@ -54,7 +54,10 @@ void cr__stack_pool_init(cr__stack_pool *p);
 int cr__stack_class_of(size_t size);
 
 /* Returns the slot size of class cls in bytes. */
-static inline size_t cr__stack_slot_size(int cls) { return (size_t)1 << cls; }
+static inline size_t cr__stack_slot_size(int cls)
+{
+	return (size_t)1 << cls;
+}
 
 /* Takes a slot of class cls (mapping a new chunk if needed).  Writes its base
  * (the guard page) to *slot.  Returns 0 or -ENOMEM. */

@@ -16,7 +16,8 @@ void cr__worker_stop(cr__worker *w)
 {
 	w->stopping = 1;
 	cr__list *l;
-	cr__list_for_each(l, &w->all) {
+	cr__list_for_each(l, &w->all)
+	{
 		cr_task *t = cr__list_entry(l, cr_task, all_node);
 		if (t->state != CR__TASK_DONE)
 			cr_cancel(t);

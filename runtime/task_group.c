@@ -17,7 +17,8 @@ static void cancel_members(cr_task_group *g)
 {
 	g->cancelling = 1;
 	cr__list *l;
-	cr__list_for_each(l, &g->members) {
+	cr__list_for_each(l, &g->members)
+	{
 		cr_task *t = cr__list_entry(l, cr_task, group_node);
 		if (t->state != CR__TASK_DONE)
 			cr_cancel(t);

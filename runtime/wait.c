@@ -61,8 +61,10 @@ int cr__wait_park(cr__wait *w)
 		t->state = CR__TASK_PARKED;
 		if (t->deadline && w->abort) {
 			cr__timer_init(&w->deadline, deadline_fire);
-			if (cr__timer_heap_add(&wk->timers, &w->deadline, t->deadline->effective_ns) < 0)
-				w->deadline.index = CR__TIMER_IDLE; /* no memory: the wait runs unbounded */
+			if (cr__timer_heap_add(&wk->timers, &w->deadline,
+					       t->deadline->effective_ns) < 0)
+				w->deadline.index =
+					CR__TIMER_IDLE; /* no memory: the wait runs unbounded */
 		}
 	}
 	cr__sched_suspend(wk, t);

@@ -18,14 +18,14 @@ typedef void (*cr__abort_fn)(struct cr__wait *w, int reason);
 
 /* A parked wait.  Lives on the waiting task's stack for the whole wait. */
 typedef struct cr__wait {
-	struct cr_task *task;  /* the waiting task */
-	int res;               /* result handed to the waiter by cr__wake */
-	int abort_reason;      /* 0, or -ECANCELED / -ETIMEDOUT once an early end was asked */
-	uint8_t woken;         /* 1 once cr__wake ran: nothing may touch it after */
-	uint8_t io;            /* 1 if an SQE points at this record (kernel results) */
-	cr__abort_fn abort;    /* how to end it early; NULL = cannot be interrupted */
-	cr__timer deadline;    /* fires when the task's deadline scope expires */
-	cr__msg msg;           /* carries a wake-up from another thread to the owner */
+	struct cr_task *task; /* the waiting task */
+	int res;	      /* result handed to the waiter by cr__wake */
+	int abort_reason;     /* 0, or -ECANCELED / -ETIMEDOUT once an early end was asked */
+	uint8_t woken;	      /* 1 once cr__wake ran: nothing may touch it after */
+	uint8_t io;	      /* 1 if an SQE points at this record (kernel results) */
+	cr__abort_fn abort;   /* how to end it early; NULL = cannot be interrupted */
+	cr__timer deadline;   /* fires when the task's deadline scope expires */
+	cr__msg msg;	      /* carries a wake-up from another thread to the owner */
 } cr__wait;
 
 /* Checks for a pending cancellation or a passed deadline before anything is

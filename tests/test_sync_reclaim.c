@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Wait-queue memory: segments are given back as waits end, timeouts leave no cells behind, destroy frees all. */
+/* Wait-queue memory: segments are given back as waits end, timeouts leave no cells behind, destroy
+ * frees all. */
 #include "check.h"
 
 #include "../sync/cqs.h"
 
-#define ROUNDS 5000 /* waits per scenario: 156 segments of cells if none were given back */
+#define ROUNDS 5000	 /* waits per scenario: 156 segments of cells if none were given back */
 #define TIMEOUT_NS 20000 /* long enough to get into the queue, short enough to end soon */
-#define BOUND 8      /* live segments allowed at any time (the reclamation lag is a few) */
+#define BOUND 8		 /* live segments allowed at any time (the reclamation lag is a few) */
 
 static cr_lock lock;
 static cr_event event;
@@ -79,7 +80,8 @@ static int main_task(void *arg)
 
 	/* 1. Timeouts on queues nobody wakes leave nothing behind. */
 	CHECK_OK(timeouts(NULL));
-	CHECK_MSG(peak - base <= BOUND, "timeouts: %lld live segments at peak", (long long)(peak - base));
+	CHECK_MSG(peak - base <= BOUND, "timeouts: %lld live segments at peak",
+		  (long long)(peak - base));
 
 	/* 2. Lock hand-offs between two tasks: segments are retired and freed. */
 	peak = 0;
@@ -87,7 +89,8 @@ static int main_task(void *arg)
 	CHECK_OK(cr_spawn(&t[0], ping, NULL, NULL));
 	CHECK_OK(cr_spawn(&t[1], ping, NULL, NULL));
 	CHECK_OK(cr_gather(t, 2, NULL));
-	CHECK_MSG(peak - base <= BOUND, "hand-offs: %lld live segments at peak", (long long)(peak - base));
+	CHECK_MSG(peak - base <= BOUND, "hand-offs: %lld live segments at peak",
+		  (long long)(peak - base));
 
 	/* 3. A semaphore whose waiters time out keeps their cells until the next
 	 * release walks past them (documented); that release gives them back. */

@@ -305,7 +305,7 @@ static int main_detach(void)
 	cr_detach(b);
 	CHECK_WAIT_UNTIL(atomic_load(&r.ended) == 2, "the detached tasks to end");
 	CHECK_WAIT_UNTIL(tasks_alive(1) == alive1 && tasks_alive(2) == alive2,
-		   "detached tasks to be reaped on workers 1 and 2");
+			 "detached tasks to be reaped on workers 1 and 2");
 	printf("cross-worker detach: tasks reaped on their workers\n");
 	return 0;
 }
@@ -365,7 +365,8 @@ static int main_storm(void)
 	}
 	/* Every task is reaped once its handle is released (releases travel as messages). */
 	for (unsigned w = 0; w < WORKERS; w++)
-		CHECK_WAIT_UNTIL(tasks_alive(w) == before[w].tasks_alive, "storm tasks to be reaped");
+		CHECK_WAIT_UNTIL(tasks_alive(w) == before[w].tasks_alive,
+				 "storm tasks to be reaped");
 	cr_stats s0;
 	CHECK_OK(cr_stats_get(&s0));
 	CHECK_GE_U64(s0.wakeups_received, STORM_TASKS); /* at least the joins' wake-ups */
@@ -501,8 +502,8 @@ static int main_shutdown(void *arg)
 		expect_blocked++;
 	}
 	CHECK_WAIT_UNTIL(atomic_load(&s->blocked) == expect_blocked &&
-			   atomic_load(&s->fn_started) == OFFLOAD_THREADS,
-		   "every task to block");
+				 atomic_load(&s->fn_started) == OFFLOAD_THREADS,
+			 "every task to block");
 	CHECK_EQ_INT(cr_sleep(20 * MS), 0); /* let them reach their waits */
 	CHECK_EQ_INT(atomic_load(&s->fn_started), OFFLOAD_THREADS);
 	s->main_end_ns = cr_now_ns();

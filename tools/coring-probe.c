@@ -100,8 +100,9 @@ static void print_json(const cr_probe_report *r)
 		printf("%s\n    {", i ? "," : "");
 		json_field("name", it->name, ", ");
 		json_field("kind", it->kind, ", ");
-		printf("\"available\": %s, ",
-		       it->available > 0 ? "true" : it->available == 0 ? "false" : "null");
+		printf("\"available\": %s, ", it->available > 0	   ? "true"
+					      : it->available == 0 ? "false"
+								   : "null");
 		json_field("fallback", it->fallback, "}");
 	}
 	printf("\n  ]\n}\n");
@@ -120,7 +121,8 @@ int main(int argc, char **argv)
 			printf("coring-probe %s\n", CR_VERSION_STRING);
 			return 0;
 		} else {
-			fprintf(stderr, "coring-probe: unknown option '%s' (try --help)\n", argv[i]);
+			fprintf(stderr, "coring-probe: unknown option '%s' (try --help)\n",
+				argv[i]);
 			return 2;
 		}
 	}

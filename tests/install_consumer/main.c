@@ -8,21 +8,21 @@
 #include <coring.h>
 
 /* CHECK(cond): on failure prints the line and the condition, and makes the program fail. */
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "coring-consumer: %s:%d: check failed: %s\n", \
-				__FILE__, __LINE__, #cond);                           \
-			failures++;                                                   \
-		}                                                                     \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "coring-consumer: %s:%d: check failed: %s\n", __FILE__,    \
+				__LINE__, #cond);                                                  \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 static int failures;
 
 /* A lock shared by lock_main and lock_waiter, and what the waiter saw. */
 struct lock_case {
-	cr_lock lock;	/* the lock both tasks take */
-	int waiter_in;	/* 1 once the waiter holds the lock */
+	cr_lock lock;  /* the lock both tasks take */
+	int waiter_in; /* 1 once the waiter holds the lock */
 };
 
 /* Waits for the held lock (cr_lock_acquire's slow path), then releases it with nobody

@@ -43,23 +43,24 @@ extern "C" {
 /* ---- running the runtime ----------------------------------------------- */
 
 /* Defaults and limits of cr_config, in one place (cr_config_init and cr_run use them). */
-#define CR_DEFAULT_SQ_ENTRIES 256u       /* SQ entries per worker */
-#define CR_MAX_SQ_ENTRIES 32768u         /* the kernel's limit */
-#define CR_DEFAULT_CQ_ENTRIES 8192u      /* generous: a multishot SQE posts many CQEs */
-#define CR_MAX_CQ_ENTRIES 65536u         /* the kernel's limit */
-#define CR_DEFAULT_READY_BUDGET 64u      /* ready items run between two looks at I/O */
-#define CR_DEFAULT_OFFLOAD_THREADS 8u    /* threads of the blocking-call pool */
+#define CR_DEFAULT_SQ_ENTRIES 256u    /* SQ entries per worker */
+#define CR_MAX_SQ_ENTRIES 32768u      /* the kernel's limit */
+#define CR_DEFAULT_CQ_ENTRIES 8192u   /* generous: a multishot SQE posts many CQEs */
+#define CR_MAX_CQ_ENTRIES 65536u      /* the kernel's limit */
+#define CR_DEFAULT_READY_BUDGET 64u   /* ready items run between two looks at I/O */
+#define CR_DEFAULT_OFFLOAD_THREADS 8u /* threads of the blocking-call pool */
 
 /* Configuration of cr_run; initialise with cr_config_init, then adjust. */
 typedef struct cr_config {
-	unsigned workers;          /* worker threads; 0 = one per CPU this process may use (affinity) */
-	size_t stack_size;         /* default stack size for tasks (bytes) */
-	unsigned sq_entries;       /* io_uring SQ entries per worker, 1..CR_MAX_SQ_ENTRIES */
-	unsigned cq_entries;       /* io_uring CQ entries per worker, <= CR_MAX_CQ_ENTRIES (raised to
-				    * 2 * sq_entries if below) */
+	unsigned workers;    /* worker threads; 0 = one per CPU this process may use (affinity) */
+	size_t stack_size;   /* default stack size for tasks (bytes) */
+	unsigned sq_entries; /* io_uring SQ entries per worker, 1..CR_MAX_SQ_ENTRIES */
+	unsigned cq_entries; /* io_uring CQ entries per worker, <= CR_MAX_CQ_ENTRIES (raised to
+			      * 2 * sq_entries if below) */
 	unsigned no_defer_taskrun; /* 1 = do not try SINGLE_ISSUER|DEFER_TASKRUN */
-	unsigned ready_budget;     /* max ready items run before polling I/O again; 0 = default */
-	unsigned offload_threads;  /* max threads of the blocking-call pool (cr_to_thread); 0 = default */
+	unsigned ready_budget;	   /* max ready items run before polling I/O again; 0 = default */
+	unsigned offload_threads;  /* max threads of the blocking-call pool (cr_to_thread); 0 =
+				      default */
 	unsigned cancel_on_signal; /* 1 = SIGINT/SIGTERM cancel the main task (graceful stop) */
 } cr_config;
 
@@ -96,14 +97,14 @@ typedef struct cr_task cr_task;
 enum cr_placement {
 	CR_ON_CURRENT = 0, /* the calling worker (default) */
 	CR_ON_WORKER = 1,  /* the worker numbered cr_spawn_opts.worker */
-	CR_ON_ANY = 2,     /* any worker, chosen round robin */
+	CR_ON_ANY = 2,	   /* any worker, chosen round robin */
 };
 
 /* Options for cr_spawn; a NULL pointer (or a zeroed struct) means all defaults. */
 typedef struct cr_spawn_opts {
 	const char *name;  /* task name (copied, truncated to CR_TASK_NAME_MAX-1); NULL = "task" */
 	size_t stack_size; /* 0 = the runtime's default stack size */
-	int placement;     /* enum cr_placement */
+	int placement;	   /* enum cr_placement */
 	unsigned worker;   /* worker index for CR_ON_WORKER */
 } cr_spawn_opts;
 
@@ -229,12 +230,12 @@ typedef struct cr__list {
 /* Structured concurrency: a group owns its tasks and waits for them all.
  * Caller-allocated; fields are private. */
 typedef struct cr_task_group {
-	void *owner_wait;   /* private: the waiting owner's wait record */
-	cr__list members;   /* private: list of member tasks */
-	size_t live;        /* private: members not yet ended */
-	int first_error;    /* private: first negative result, 0 if none */
-	int cancelling;     /* private: 1 once members were cancelled */
-	void *worker;       /* private: worker the group belongs to */
+	void *owner_wait; /* private: the waiting owner's wait record */
+	cr__list members; /* private: list of member tasks */
+	size_t live;	  /* private: members not yet ended */
+	int first_error;  /* private: first negative result, 0 if none */
+	int cancelling;	  /* private: 1 once members were cancelled */
+	void *worker;	  /* private: worker the group belongs to */
 } cr_task_group;
 
 /* Initialises an empty group.  Does not allocate.  Returns nothing. */
@@ -262,9 +263,9 @@ int cr_task_group_wait(cr_task_group *g);
 /* A deadline scope; caller-allocated (usually on the task's stack). */
 typedef struct cr_deadline {
 	struct cr_deadline *outer; /* private: enclosing scope */
-	uint64_t deadline_ns;      /* absolute monotonic deadline of this scope */
-	uint64_t effective_ns;     /* private: min of this and the outer scopes */
-	int expired;               /* 1 once a wait inside timed out because of this scope */
+	uint64_t deadline_ns;	   /* absolute monotonic deadline of this scope */
+	uint64_t effective_ns;	   /* private: min of this and the outer scopes */
+	int expired;		   /* 1 once a wait inside timed out because of this scope */
 } cr_deadline;
 
 /*
@@ -315,22 +316,22 @@ int cr_nop(void);
 
 /* Counters of one worker; a snapshot, read with cr_stats. */
 typedef struct cr_stats {
-	uint64_t tasks_alive;      /* tasks created and not yet reaped */
-	uint64_t tasks_spawned;    /* tasks ever spawned */
-	uint64_t switches;         /* context switches into tasks */
+	uint64_t tasks_alive;	   /* tasks created and not yet reaped */
+	uint64_t tasks_spawned;	   /* tasks ever spawned */
+	uint64_t switches;	   /* context switches into tasks */
 	uint64_t sqes_submitted;   /* SQEs handed to the kernel */
-	uint64_t enter_calls;      /* io_uring_enter system calls */
-	uint64_t cqes;             /* completions reaped */
+	uint64_t enter_calls;	   /* io_uring_enter system calls */
+	uint64_t cqes;		   /* completions reaped */
 	uint64_t timers_pending;   /* timers (sleeps, callbacks, deadlines) armed now */
-	uint64_t timers_fired;     /* timers that expired */
-	uint64_t callbacks_run;    /* loop callbacks run */
-	uint64_t stacks_mapped;    /* stacks currently mapped (free or in use) */
-	uint64_t wakeups_sent;     /* wake-ups this worker sent to other workers */
+	uint64_t timers_fired;	   /* timers that expired */
+	uint64_t callbacks_run;	   /* loop callbacks run */
+	uint64_t stacks_mapped;	   /* stacks currently mapped (free or in use) */
+	uint64_t wakeups_sent;	   /* wake-ups this worker sent to other workers */
 	uint64_t wakeups_received; /* wake-ups other workers or threads sent to this one */
 	uint64_t doorbells_sent;   /* MSG_RING / eventfd notifications sent to sleeping workers */
-	uint64_t messages;         /* inbox messages handled (wake-ups, spawns, cancels, ...) */
-	unsigned ring_flags;       /* io_uring setup flags in use */
-	unsigned guard_mode;       /* 0 = MADV_GUARD_INSTALL, 1 = mprotect, 2 = canary only */
+	uint64_t messages;	   /* inbox messages handled (wake-ups, spawns, cancels, ...) */
+	unsigned ring_flags;	   /* io_uring setup flags in use */
+	unsigned guard_mode;	   /* 0 = MADV_GUARD_INSTALL, 1 = mprotect, 2 = canary only */
 } cr_stats;
 
 /* Fills *out with the current worker's counters.  Returns 0 or -EPERM
@@ -379,20 +380,20 @@ int cr_signal_wait(const int *signals, size_t n, int *signo);
 typedef struct cr_probe_item {
 	const char *name;     /* e.g. "IORING_SETUP_DEFER_TASKRUN" or "IORING_OP_MSG_RING" */
 	const char *kind;     /* "setup-flag", "opcode", "feature" or "kernel" */
-	int available;        /* 1 if this kernel has it, 0 if not, -1 unknown */
+	int available;	      /* 1 if this kernel has it, 0 if not, -1 unknown */
 	const char *fallback; /* what coring does without it */
 } cr_probe_item;
 
 /* The result of cr_probe. */
 typedef struct cr_probe_report {
-	char kernel[128];         /* uname release and machine */
-	int io_uring_usable;      /* 1 if a ring could be created here */
-	int setup_errno;          /* errno of the failed io_uring_setup, 0 if usable */
-	char reason[256];         /* why io_uring is unusable ("" if usable) */
-	int io_uring_disabled;    /* value of kernel.io_uring_disabled, -1 if absent */
-	uint64_t memlock_limit;   /* RLIMIT_MEMLOCK soft limit in bytes (UINT64_MAX = unlimited) */
-	size_t n_items;           /* entries used in items */
-	cr_probe_item items[48];  /* setup flags, opcodes and features */
+	char kernel[128];	 /* uname release and machine */
+	int io_uring_usable;	 /* 1 if a ring could be created here */
+	int setup_errno;	 /* errno of the failed io_uring_setup, 0 if usable */
+	char reason[256];	 /* why io_uring is unusable ("" if usable) */
+	int io_uring_disabled;	 /* value of kernel.io_uring_disabled, -1 if absent */
+	uint64_t memlock_limit;	 /* RLIMIT_MEMLOCK soft limit in bytes (UINT64_MAX = unlimited) */
+	size_t n_items;		 /* entries used in items */
+	cr_probe_item items[48]; /* setup flags, opcodes and features */
 } cr_probe_report;
 
 /* Probes the running kernel without starting the runtime.  Returns 0 (the
