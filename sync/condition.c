@@ -78,7 +78,7 @@ int cr_cond_wait(cr_cond *c)
 	int late = cr__wait_take_cancel() ? -ECANCELED : r == 0 ? cr__wait_prepare() : 0;
 	if (late) {
 		if (r == 0)
-			wake(c, 1); /* notified, then cancelled: the notification goes on */
+			wake(c, 1); /* notified, then cancelled or timed out: it goes on */
 		return late;
 	}
 	return r;

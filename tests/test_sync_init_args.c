@@ -137,8 +137,8 @@ static int case_queue_maxsize(void *arg)
 			cr_queue q;
 			int r = kind == 0   ? cr_queue_init(&q, sizeof(int), unbounded[i])
 				: kind == 1 ? cr_lifo_queue_init(&q, sizeof(int), unbounded[i])
-					    : cr_priority_queue_init(&q, sizeof(int),
-								     unbounded[i], NULL, NULL);
+					    : cr_priority_queue_init(&q, sizeof(int), unbounded[i],
+								     NULL, NULL);
 			if (kind == 2) { /* no comparator: rejected whatever maxsize */
 				CHECK_EQ_INT(r, -EINVAL);
 				continue;

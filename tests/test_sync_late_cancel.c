@@ -235,7 +235,7 @@ static int case_lock_cancel_behind_woken(void *arg)
 	return 0;
 }
 
-/* ---- Condition -------------------------------------------------------------------------------- */
+/* ---- Condition ---------------------------------------------------------------------------- */
 
 /* One task waiting on a condition. */
 typedef struct cwaiter {
