@@ -9,10 +9,10 @@ enum { FILLING, DRAINING, RESETTING, BROKEN };
 #define GET(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
 #define SET(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
 
-int cr_barrier_init(cr_barrier *b, unsigned parties)
+int cr_barrier_init(cr_barrier *b, int parties)
 {
-	if (!b || parties == 0)
-		return -EINVAL;
+	if (!b || parties <= 0)
+		return -EINVAL; /* asyncio: ValueError; nothing is initialised */
 	cr_cond_init(&b->cond, NULL);
 	b->parties = parties;
 	b->count = 0;
@@ -61,9 +61,9 @@ int cr_barrier_wait(cr_barrier *b)
 		cr_cond_release(&b->cond);
 		return r;
 	}
-	unsigned index = b->count;
+	int index = b->count;
 	SET(b->count, index + 1);
-	int result = (int)index;
+	int result = index;
 	if (index + 1 == b->parties) {
 		SET(b->state, DRAINING); /* the last arrival releases the others */
 		cr_cond_notify_all(&b->cond);
@@ -104,12 +104,12 @@ int cr_barrier_abort(cr_barrier *b)
 	return 0;
 }
 
-unsigned cr_barrier_parties(const cr_barrier *b)
+int cr_barrier_parties(const cr_barrier *b)
 {
 	return b->parties;
 }
 
-unsigned cr_barrier_n_waiting(const cr_barrier *b)
+int cr_barrier_n_waiting(const cr_barrier *b)
 {
 	return GET(b->state) == FILLING ? GET(b->count) : 0;
 }

@@ -71,12 +71,15 @@ int cr_cond_wait(cr_cond *c)
 	cr_lock_release(c->lock);
 	r = parked ? cr__cqs_park(&wt) : 0;
 	/* Re-acquire whatever happened, deaf to cancellation and deadlines;
-	 * a cancellation arriving meanwhile stays pending and is taken below. */
+	 * a cancellation arriving meanwhile stays pending and is taken below,
+	 * and so is a deadline that passed after the notification (asyncio
+	 * re-raises both once the lock is held). */
 	cr__permits_acquire(&c->lock->state, 1, &c->lock->waiters, 0);
-	if (cr__wait_take_cancel()) {
+	int late = cr__wait_take_cancel() ? -ECANCELED : r == 0 ? cr__wait_prepare() : 0;
+	if (late) {
 		if (r == 0)
-			wake(c, 1); /* notified, then cancelled: the notification goes on */
-		return -ECANCELED;
+			wake(c, 1); /* notified, then cancelled or timed out: it goes on */
+		return late;
 	}
 	return r;
 }

@@ -32,6 +32,26 @@ static void handoff_done(int64_t *state)
 	__atomic_fetch_sub(state, HANDOFF, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * Holding a permit taken while woken waiters have not run yet, lets them run
+ * first (asyncio: no barging).  asyncio's acquirer would be waiting there,
+ * queued behind them, so a cancellation or a deadline that lands meanwhile
+ * ends an interruptible acquire: the permit goes back, to the next waiter if
+ * one queued meanwhile, and the cancellation is consumed.  An acquire deaf
+ * to cancellation (Condition's re-acquire) keeps the permit and leaves a
+ * cancellation pending.  Returns 0, -ECANCELED or -ETIMEDOUT.
+ */
+static int let_woken_run(int64_t *state, int64_t bound, cr_waitq *q, int interruptible)
+{
+	cr__yield_shielded();
+	if (!interruptible)
+		return 0;
+	int r = cr__wait_prepare();
+	if (r)
+		(void)cr__permits_release(state, bound, q); /* holds one: cannot fail */
+	return r;
+}
+
 int cr__permits_acquire(int64_t *state, int64_t bound, cr_waitq *q, int interruptible)
 {
 	if (cr__permits_try(state) == 0)
@@ -48,7 +68,7 @@ int cr__permits_acquire(int64_t *state, int64_t bound, cr_waitq *q, int interrup
 		/* A free permit, but woken waiters have not run yet: let them
 		 * go first, as they would in asyncio. */
 		if (cr__permits_handoffs(s))
-			cr__yield_shielded();
+			return let_woken_run(state, bound, q, interruptible);
 		return 0;
 	}
 	cr__cqs_waiter wt;

@@ -45,10 +45,13 @@ static inline uint32_t cr__permits_handoffs(int64_t s)
 /* Largest value a counter holds. */
 #define CR__PERMITS_MAX (CR__PERMITS_BIAS - 2)
 
-/* Takes a permit, waiting if needed.  interruptible = 0 ignores cancellation
- * and deadlines (a cancellation stays pending for the caller).  bound is
- * the counter's bound (see release), used when passing a permit on.
- * Returns 0, -ECANCELED, -ETIMEDOUT, -EPERM outside a task when it would wait. */
+/* Takes a permit, waiting if needed.  Interruptible, a cancellation or a
+ * deadline that lands while it waits, including the yield that lets woken
+ * waiters run first, ends it with no permit held.  interruptible = 0 ignores
+ * cancellation and deadlines (a cancellation stays pending for the caller,
+ * a passed deadline is the caller's to check).  bound is the counter's bound
+ * (see release), used when passing a permit on.  Returns 0, -ECANCELED,
+ * -ETIMEDOUT, -EPERM outside a task when it would wait. */
 int cr__permits_acquire(int64_t *state, int64_t bound, cr_waitq *q, int interruptible);
 
 /* Takes a free permit if nobody waits and no hand-off is in flight.

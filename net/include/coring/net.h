@@ -24,6 +24,13 @@ extern "C" {
  * operation is then cancelled in the kernel and its completion awaited, so
  * no buffer is used after the call returns.  Sockets are created
  * non-blocking-agnostic (the ring does not need O_NONBLOCK), close-on-exec.
+ * The closing calls (cr_close, cr_receiver_close, cr_acceptor_close) are
+ * the exception: they wait shielded, deaf to cancellation and deadlines,
+ * because they must finish (the kernel done with the fd and the buffers,
+ * the memory freed) and a failure would leave the caller nothing to retry;
+ * as asyncio's close() they are not cancellation points.  A cancellation
+ * that lands while they wait stays pending for the task's next wait, and a
+ * deadline that passed is seen there too.
  */
 
 /* ---- addresses --------------------------------------------------------------------- */
@@ -56,9 +63,13 @@ int cr_addr_parse(const char *text, uint16_t default_port, cr_addr *out);
  * Like cr_addr_parse, but also accepts "host:port" and "host" with a host
  * name, looked up with getaddrinfo on the offload pool (so it waits: call
  * it from a task).  Writes up to max addresses to out (IPv6 and IPv4 in the
- * resolver's order).  Returns the number written (>= 1), -EINVAL (malformed),
- * -ENOENT (no such host), -EAGAIN (temporary resolver failure), -ECANCELED,
- * -ETIMEDOUT.
+ * resolver's order).  Cancellation and deadlines end it only while the
+ * lookup is still queued for a pool thread; once getaddrinfo runs it cannot
+ * be stopped and the call waits for it shielded (cr_to_thread), returns its
+ * result, and leaves a cancellation that landed meanwhile pending for the
+ * next wait (asyncio's getaddrinfo would raise CancelledError at once).
+ * Returns the number written (>= 1), -EINVAL (malformed), -ENOENT (no such
+ * host), -EAGAIN (temporary resolver failure), -ECANCELED, -ETIMEDOUT.
  */
 int cr_addr_resolve(const char *text, uint16_t default_port, cr_addr *out, size_t max);
 
@@ -123,7 +134,9 @@ ssize_t cr_send_all(int fd, const void *buf, size_t len, size_t *sent);
 int cr_shutdown(int fd, int how);
 
 /* Cancels every operation of this worker's ring still in flight on fd,
- * waits for them, then closes fd.  Returns 0 or -errno of close. */
+ * waits for them (shielded: see the top of this header; outside a task it
+ * only closes), then closes fd.  Returns 0 or -errno of close, never
+ * -ECANCELED / -ETIMEDOUT: the fd is closed in every case. */
 int cr_close(int fd);
 
 /* Sets TCP_NODELAY.  Returns 0 or -errno. */
@@ -229,7 +242,8 @@ void cr_chunk_release(cr_receiver *r, cr_chunk *c);
 
 /* Cancels the receive in flight, waits for it, returns every queued buffer
  * and frees r (chunks the application holds must be released first).  A
- * task waiting in cr_receiver_next gets -EBADF and leaves first.  The fd
+ * task waiting in cr_receiver_next gets -EBADF and leaves first.  Both waits
+ * are shielded (see the top of this header): r is always freed.  The fd
  * stays open.  Returns 0 or -EXDEV. */
 int cr_receiver_close(cr_receiver *r);
 
@@ -261,7 +275,8 @@ uint64_t cr_acceptor_errors(const cr_acceptor *a);
 
 /* Cancels the accept in flight and waits for it, closes every accepted fd
  * not yet taken, frees a.  A task waiting in cr_acceptor_next gets -EBADF
- * and leaves first.  The listening fd stays open.  Returns 0 or -EXDEV. */
+ * and leaves first.  Both waits are shielded (see the top of this header):
+ * a is always freed.  The listening fd stays open.  Returns 0 or -EXDEV. */
 int cr_acceptor_close(cr_acceptor *a);
 
 #ifdef __cplusplus

@@ -41,10 +41,21 @@ extern "C" {
  *               condition without holding its lock, task_done too often, a
  *               waiting call outside a task; nothing is changed
  *   -EBUSY      _destroy while tasks still wait
- *   -EINVAL     bad arguments (NULL, negative value, zero parties or item size)
+ *   -EINVAL     bad arguments, where asyncio raises ValueError (a semaphore
+ *               value < 0, barrier parties <= 0) and for NULL, a zero item
+ *               size or a priority queue without comparator; an _init that
+ *               returns it leaves nothing initialised or registered
  *   -ENOMEM     an unbounded queue could not grow
  * A call that can acquire, take or put at once does so without waiting and
  * without looking at cancellation (as asyncio, which does not suspend then).
+ * Once a call suspends, a cancellation that lands before it returns (even
+ * after it was woken), or a deadline scope that expires while it waits,
+ * makes it fail with nothing taken, as asyncio's CancelledError does (a
+ * permit, item or wake-up it was handed goes on to the next waiter).  One
+ * part is shielded: cr_cond_wait re-acquires its lock deaf to cancellation
+ * and deadlines, because it must return with the lock held (asyncio's
+ * Condition.wait does the same); it reports what landed meanwhile once the
+ * lock is held again.
  */
 
 /* The wait-queue core of Lock, Semaphore, Event and Condition (CQS-style
@@ -136,8 +147,10 @@ typedef struct cr_sem {
 /* Largest value of a semaphore. */
 #define CR_SEM_VALUE_MAX (((int64_t)1 << 31) - 2)
 
-/* Initialises a semaphore with value permits.  Returns 0 or -EINVAL if
- * value < 0 or value > CR_SEM_VALUE_MAX. */
+/* Initialises a semaphore with value permits (0 is valid: every acquire
+ * waits for a release).  Does not allocate.  Returns 0, or -EINVAL if s is
+ * NULL, value < 0 (asyncio: ValueError) or value > CR_SEM_VALUE_MAX; s is
+ * then left untouched. */
 int cr_sem_init(cr_sem *s, int64_t value);
 
 /* Initialises a BoundedSemaphore: release above value returns -EPERM.
@@ -148,8 +161,12 @@ int cr_bounded_sem_init(cr_sem *s, int64_t value);
  * or a task handed a permit has not run yet). */
 int cr_sem_destroy(cr_sem *s);
 
-/* Takes a permit, waiting in FIFO order if none is free.  Returns 0,
- * -ECANCELED, -ETIMEDOUT, -EPERM outside a task when it would have to wait. */
+/* Takes a permit, waiting in FIFO order if none is free.  A free permit
+ * with woken waiters still to run is not taken past them: the call lets them
+ * run first, and a cancellation or expired deadline meanwhile makes it fail
+ * with the permit given back (asyncio 3.13 queues it behind them; its value
+ * is unchanged).  Returns 0, -ECANCELED, -ETIMEDOUT, -EPERM outside a task
+ * when it would have to wait. */
 int cr_sem_acquire(cr_sem *s);
 
 /* Takes a permit only if one is free, nobody waits and no woken waiter is
@@ -232,11 +249,15 @@ int cr_with_cond(cr_cond *c, cr_locked_fn fn, void *arg);
 
 /*
  * Releases the lock, waits to be notified, and re-acquires the lock before
- * it returns, in every case (even cancelled: a cancellation that arrives
- * while re-acquiring is reported after the lock is held again).  The lock
- * must be held.  A waiter that was notified and then cancelled before it ran
- * passes the notification on to the next waiter.  Returns 0, -ECANCELED,
- * -ETIMEDOUT, or -EPERM if the lock is not held (nothing happened).
+ * it returns, in every case.  The re-acquire is shielded (deaf to
+ * cancellation and deadlines, as in asyncio, so that the call never returns
+ * without the lock): a cancellation that arrives while re-acquiring, or a
+ * deadline scope that expires after the notification, is reported once the
+ * lock is held again (-ECANCELED / -ETIMEDOUT).  The lock must be held.  A
+ * waiter that was notified and then cancelled or timed out before it
+ * returned passes the notification on to the next waiter.  Returns 0,
+ * -ECANCELED, -ETIMEDOUT, or -EPERM if the lock is not held (nothing
+ * happened).
  */
 int cr_cond_wait(cr_cond *c);
 
@@ -259,14 +280,16 @@ int cr_cond_notify_all(cr_cond *c);
 
 /* A cyclic barrier for a fixed number of parties. */
 typedef struct cr_barrier {
-	cr_cond cond;	  /* private: guards the fields below, wakes on changes */
-	unsigned parties; /* private: tasks that must arrive to release the barrier */
-	unsigned count;	  /* private: tasks inside wait */
-	int state;	  /* private: filling, draining, resetting or broken */
+	cr_cond cond; /* private: guards the fields below, wakes on changes */
+	int parties;  /* private: tasks that must arrive to release the barrier */
+	int count;    /* private: tasks inside wait */
+	int state;    /* private: filling, draining, resetting or broken */
 } cr_barrier;
 
-/* Initialises a barrier for parties tasks.  Returns 0 or -EINVAL (0 parties). */
-int cr_barrier_init(cr_barrier *b, unsigned parties);
+/* Initialises a barrier for parties tasks.  Does not allocate.  Returns 0,
+ * or -EINVAL if b is NULL or parties <= 0 (asyncio: ValueError; b is left
+ * untouched).  A barrier of 1 party is valid: each wait returns 0 at once. */
+int cr_barrier_init(cr_barrier *b, int parties);
 
 /* Frees what the barrier still holds.  Returns 0 or -EBUSY (tasks wait). */
 int cr_barrier_destroy(cr_barrier *b);
@@ -286,10 +309,10 @@ int cr_barrier_reset(cr_barrier *b);
 int cr_barrier_abort(cr_barrier *b);
 
 /* Returns the number of parties. */
-unsigned cr_barrier_parties(const cr_barrier *b);
+int cr_barrier_parties(const cr_barrier *b);
 
 /* Returns the number of tasks waiting for the barrier to fill. */
-unsigned cr_barrier_n_waiting(const cr_barrier *b);
+int cr_barrier_n_waiting(const cr_barrier *b);
 
 /* Returns 1 if the barrier is broken, else 0. */
 int cr_barrier_broken(const cr_barrier *b);
@@ -326,8 +349,9 @@ typedef struct cr_queue {
 } cr_queue;
 
 /* Initialises a FIFO queue of items of item_size bytes holding at most
- * maxsize items (<= 0: unbounded).  Does not allocate.  Returns 0 or -EINVAL
- * (item_size 0). */
+ * maxsize items; every maxsize is valid, <= 0 meaning unbounded (as in
+ * asyncio).  Does not allocate.  Returns 0, or -EINVAL if q is NULL or
+ * item_size is 0 (q is then left untouched). */
 int cr_queue_init(cr_queue *q, size_t item_size, long maxsize);
 
 /* As cr_queue_init for a LIFO queue.  Returns the same. */
@@ -335,7 +359,7 @@ int cr_lifo_queue_init(cr_queue *q, size_t item_size, long maxsize);
 
 /* As cr_queue_init for a priority queue ordered by cmp (smallest first;
  * items that compare equal come out in an unspecified order).  Returns 0 or
- * -EINVAL (item_size 0 or no cmp). */
+ * -EINVAL (q NULL, item_size 0 or no cmp). */
 int cr_priority_queue_init(cr_queue *q, size_t item_size, long maxsize, cr_compare_fn cmp,
 			   void *cmp_ctx);
 
