@@ -110,7 +110,6 @@ static inline uint64_t cr__cqs_enq_snapshot(cr_waitq *q)
 	return __atomic_load_n(&q->enq, __ATOMIC_SEQ_CST);
 }
 
-
 /* Returns the number of segments allocated and not yet freed, over all
  * queues of the process (retired ones count until freed).  For tests. */
 int64_t cr__cqs_live_segments(void);

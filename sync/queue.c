@@ -30,10 +30,10 @@
 
 /* A waiting getter or putter.  Lives on the waiting task's stack. */
 typedef struct waiter {
-	cr__wait wait;	     /* the runtime's wait record (woken once) */
-	cr__list node;	     /* on q->getters or q->putters, then on a waker's chain */
-	cr_queue *q;	     /* the queue (its spinlock guards the links) */
-	int linked;	     /* 1 until a waker or the abort action takes it off the queue */
+	cr__wait wait; /* the runtime's wait record (woken once) */
+	cr__list node; /* on q->getters or q->putters, then on a waker's chain */
+	cr_queue *q;   /* the queue (its spinlock guards the links) */
+	int linked;    /* 1 until a waker or the abort action takes it off the queue */
 } waiter;
 
 static void spin_lock(uint32_t *s)

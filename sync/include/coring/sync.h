@@ -345,7 +345,7 @@ typedef struct cr_queue {
 	int shut;	     /* private: 1 after shutdown */
 	cr__list getters;    /* private: tasks waiting for an item (FIFO, under spin) */
 	cr__list putters;    /* private: tasks waiting for room (FIFO, under spin) */
-	cr_event finished;		  /* private: set when unfinished reaches 0 (join) */
+	cr_event finished;   /* private: set when unfinished reaches 0 (join) */
 } cr_queue;
 
 /* Initialises a FIFO queue of items of item_size bytes holding at most
