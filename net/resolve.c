@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "runtime_internal.h"
 
 /* Longest host name (RFC 1035: 253 characters, plus an optional final dot). */
 #define HOST_MAX 254
@@ -200,5 +201,8 @@ int cr_addr_resolve(const char *text, uint16_t default_port, cr_addr *out, size_
 	rc = cr_to_thread(lookup_run, &l, &res);
 	if (rc < 0)
 		return rc;
-	return (int)res;
+	/* A cancellation or deadline that landed while getaddrinfo ran ends the call
+	 * as it would in asyncio: the answer holds nothing that could leak. */
+	rc = cr__wait_prepare();
+	return rc < 0 ? rc : (int)res;
 }

@@ -45,9 +45,14 @@ void cr__wait_init(cr__wait *w, cr__abort_fn abort)
 	w->deadline.index = CR__TIMER_IDLE;
 }
 
+/* The deadline of a parked wait passed.  A wait already woken has won: it
+ * returns its result, the scope is not charged for it, and the next wait
+ * inside the scope reports the timeout (cr__wait_prepare). */
 static void deadline_fire(cr__timer *tm)
 {
 	cr__wait *w = cr__container_of(tm, cr__wait, deadline);
+	if (w->woken)
+		return;
 	cr__deadline_mark_expired(w->task, tm->when);
 	cr__wait_abort(w, -ETIMEDOUT);
 }

@@ -227,6 +227,43 @@ static int main_join_deadline(void *arg)
 	return 0;
 }
 
+/* ---- a wait woken before its deadline fired has won ------------------------------------- */
+
+static int returns_at_once(void *arg)
+{
+	(void)arg;
+	return 7;
+}
+
+/* Runs past the joiner's deadline without yielding, after the joined task woke it. */
+static int spins_arg_ns(void *arg)
+{
+	uint64_t until = cr_now_ns() + (uint64_t)(uintptr_t)arg;
+	while (cr_now_ns() < until)
+		;
+	return 0;
+}
+
+static int main_woken_before_deadline(void *arg)
+{
+	(void)arg;
+	cr_deadline d;
+	CHECK_OK(cr_timeout_enter(&d, 2 * MS));
+	cr_task *quick, *spinner;
+	CHECK_OK(cr_spawn(&quick, returns_at_once, NULL, NULL));
+	CHECK_OK(cr_spawn(&spinner, spins_arg_ns, (void *)(uintptr_t)(6 * MS), NULL));
+	/* quick ends and wakes this join; the spinner then keeps the worker past the deadline,
+	 * so the deadline timer fires while this task is ready but has not run. */
+	int res = 0;
+	CHECK_OK(cr_join(quick, &res));
+	CHECK_EQ_INT(res, 7);
+	CHECK_EQ_INT(d.expired, 0);	      /* the join was not charged with the timeout... */
+	CHECK_EQ_INT(cr_yield(), -ETIMEDOUT); /* ...the next wait in the scope is */
+	CHECK_EQ_INT(cr_deadline_exit(&d), 1);
+	CHECK_OK(cr_join(spinner, NULL));
+	return 0;
+}
+
 /* A task's deadline scopes are its own: a scope in one task does not touch another. */
 static int scoped_sleeper(void *arg)
 {
@@ -331,6 +368,7 @@ int main(void)
 	CHECK_EQ_INT(check_run(NULL, main_level_triggered, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_join_deadline, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_per_task, NULL), 0);
+	CHECK_EQ_INT(check_run(NULL, main_woken_before_deadline, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_io_deadline, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_callback_scope, NULL), 0);
 	printf("test_deadline: OK\n");

@@ -63,11 +63,10 @@ int cr_addr_parse(const char *text, uint16_t default_port, cr_addr *out);
  * Like cr_addr_parse, but also accepts "host:port" and "host" with a host
  * name, looked up with getaddrinfo on the offload pool (so it waits: call
  * it from a task).  Writes up to max addresses to out (IPv6 and IPv4 in the
- * resolver's order).  Cancellation and deadlines end it only while the
- * lookup is still queued for a pool thread; once getaddrinfo runs it cannot
- * be stopped and the call waits for it shielded (cr_to_thread), returns its
- * result, and leaves a cancellation that landed meanwhile pending for the
- * next wait (asyncio's getaddrinfo would raise CancelledError at once).
+ * resolver's order).  Once getaddrinfo runs it cannot be stopped: a
+ * cancellation or deadline that lands meanwhile waits for it (the pool
+ * thread writes into out), then ends the call with -ECANCELED / -ETIMEDOUT,
+ * as asyncio's getaddrinfo raises (out's contents are then unspecified).
  * Returns the number written (>= 1), -EINVAL (malformed), -ENOENT (no such
  * host), -EAGAIN (temporary resolver failure), -ECANCELED, -ETIMEDOUT.
  */
