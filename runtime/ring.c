@@ -105,6 +105,16 @@ void cr__ring_submit_now(cr__worker *w)
 		w->stats.sqes_submitted += (unsigned)r;
 }
 
+void cr__ring_multishot_armed(cr__worker *w)
+{
+	w->multishots++;
+}
+
+void cr__ring_multishot_ended(cr__worker *w)
+{
+	w->multishots--;
+}
+
 unsigned cr__ring_setup_flags(const struct cr__ring *r)
 {
 	return r->flags;

@@ -70,14 +70,19 @@ static void resume_task(cr__worker *w, cr_task *t)
 	finish_exit(w);
 }
 
+/* Returns 1 if operations are in the kernel (waits or armed multishots) and
+ * the ready budget since the last look at the ring is used up. */
+static int io_due(const cr__worker *w)
+{
+	return (w->inflight || w->multishots) && w->since_poll >= w->cfg.ready_budget;
+}
+
 /* Returns 1 if a pass of the loop between two batches would do nothing but
  * start the next batch: no timer armed, no SQE to submit, no completion
  * due a look, no message waiting. */
 static int loop_would_idle(cr__worker *w)
 {
-	return w->timers.len == 0 && !w->sq_dirty &&
-	       !(w->inflight && w->since_poll >= w->cfg.ready_budget) &&
-	       !cr__inbox_nonempty(&w->inbox);
+	return w->timers.len == 0 && !w->sq_dirty && !io_due(w) && !cr__inbox_nonempty(&w->inbox);
 }
 
 /* Takes the next item of the current batch if it is a task: the one the
@@ -232,7 +237,7 @@ static void poll_io(cr__worker *w)
 		w->since_poll = 0;
 		if (cr__remote_drain(w))
 			w->last_msg_ns = cr_now_ns();
-	} else if (w->sq_dirty || (w->inflight && w->since_poll >= w->cfg.ready_budget)) {
+	} else if (w->sq_dirty || io_due(w)) {
 		cr__ring_poll(w, 0, 0);
 		w->since_poll = 0;
 	}
