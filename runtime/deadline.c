@@ -30,11 +30,36 @@ int cr_deadline_enter(cr_deadline *d, uint64_t deadline_ns)
 	return 0;
 }
 
-int cr_timeout_enter(cr_deadline *d, uint64_t timeout_ns)
+/* Returns the absolute deadline timeout_ns from now, saturated. */
+static uint64_t deadline_after(uint64_t timeout_ns)
 {
 	uint64_t now = cr_now_ns();
-	uint64_t when = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
-	return cr_deadline_enter(d, when);
+	return timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+}
+
+int cr_timeout_enter(cr_deadline *d, uint64_t timeout_ns)
+{
+	return cr_deadline_enter(d, deadline_after(timeout_ns));
+}
+
+int cr_with_deadline(uint64_t deadline_ns, cr_task_fn fn, void *arg)
+{
+	if (!fn)
+		return -EINVAL;
+	cr_deadline d;
+	int r = cr_deadline_enter(&d, deadline_ns);
+	if (r)
+		return r;
+	r = fn(arg);
+	/* Scopes fn entered and left open end with this one: they lived in its
+	 * frames, which are gone. */
+	cr_current()->deadline = d.outer;
+	return r < 0 && d.expired ? -ETIMEDOUT : r;
+}
+
+int cr_with_timeout(uint64_t timeout_ns, cr_task_fn fn, void *arg)
+{
+	return cr_with_deadline(deadline_after(timeout_ns), fn, arg);
 }
 
 int cr_deadline_exit(cr_deadline *d)

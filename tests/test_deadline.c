@@ -264,6 +264,67 @@ static int main_woken_before_deadline(void *arg)
 	return 0;
 }
 
+/* ---- cr_with_timeout: a scope that cannot be left open ---------------------------------- */
+
+static int sleeps_arg_ns(void *arg)
+{
+	return cr_sleep((uint64_t)(uintptr_t)arg);
+}
+
+static int handles_its_timeout(void *arg)
+{
+	(void)arg;
+	return cr_sleep(cr_sec(10)) == -ETIMEDOUT ? 5 : -1;
+}
+
+/* Leaves an inner scope open and fails with an error of its own. */
+static int leaks_a_scope(void *arg)
+{
+	(void)arg;
+	cr_deadline inner;
+	CHECK_OK(cr_timeout_enter(&inner, cr_sec(100)));
+	return cr_sleep(cr_sec(10)) == -ETIMEDOUT ? -EIO : -1;
+}
+
+static int returns_arg(void *arg)
+{
+	return (int)(intptr_t)arg;
+}
+
+static int main_with_timeout(void *arg)
+{
+	(void)arg;
+	/* the body's own result when the deadline does not pass */
+	CHECK_EQ_INT(cr_with_timeout(cr_ms(100), returns_arg, (void *)(intptr_t)42), 42);
+	CHECK_EQ_INT(cr_with_timeout(cr_ms(100), returns_arg, (void *)(intptr_t)-EBADF), -EBADF);
+	CHECK_EQ_INT(cr_with_timeout(cr_ms(100), sleeps_arg_ns, (void *)(uintptr_t)cr_ms(1)), 0);
+	/* the deadline passes: the wait inside times out and so does the call */
+	uint64_t t0 = cr_now_ns();
+	CHECK_EQ_INT(cr_with_timeout(cr_ms(10), sleeps_arg_ns, (void *)(uintptr_t)cr_sec(10)),
+		     -ETIMEDOUT);
+	CHECK_GE_U64(cr_now_ns() - t0, cr_ms(10));
+	CHECK_LT_U64(cr_now_ns() - t0, SOON_NS + cr_ms(10));
+	/* no scope stays open: a later wait runs its full length */
+	CHECK_OK(cr_sleep(cr_ms(15)));
+	/* a body that handled the timeout returns its own value */
+	CHECK_EQ_INT(cr_with_timeout(cr_ms(5), handles_its_timeout, NULL), 5);
+	/* a body's error after the scope expired reads as the timeout */
+	CHECK_EQ_INT(cr_with_timeout(cr_ms(5), leaks_a_scope, NULL), -ETIMEDOUT);
+	/* ... and the scope it left open is gone too */
+	CHECK_OK(cr_sleep(cr_ms(15)));
+	/* nested: the outer scope's earlier deadline cuts the inner call; the outer is charged */
+	cr_deadline outer;
+	CHECK_OK(cr_timeout_enter(&outer, cr_ms(5)));
+	CHECK_EQ_INT(cr_with_timeout(cr_sec(10), sleeps_arg_ns, (void *)(uintptr_t)cr_sec(10)),
+		     -ETIMEDOUT);
+	CHECK_EQ_INT(cr_deadline_exit(&outer), 1);
+	/* an absolute deadline already past */
+	CHECK_EQ_INT(cr_with_deadline(cr_now_ns(), sleeps_arg_ns, (void *)(uintptr_t)cr_ms(1)),
+		     -ETIMEDOUT);
+	CHECK_EQ_INT(cr_with_timeout(cr_ms(1), NULL, NULL), -EINVAL);
+	return 0;
+}
+
 /* A task's deadline scopes are its own: a scope in one task does not touch another. */
 static int scoped_sleeper(void *arg)
 {
@@ -360,6 +421,14 @@ int main(void)
 {
 	cr_deadline d;
 	CHECK_EQ_INT(cr_timeout_enter(&d, MS), -EPERM);
+	CHECK_EQ_INT(cr_with_timeout(MS, returns_arg, NULL), -EPERM);
+	/* durations: units and saturation */
+	CHECK_EQ_U64(cr_us(3), 3000);
+	CHECK_EQ_U64(cr_ms(3), 3000000);
+	CHECK_EQ_U64(cr_sec(3), 3000000000ull);
+	CHECK_EQ_U64(cr_sec(UINT64_MAX / 1000000000u + 1), UINT64_MAX);
+	CHECK_EQ_U64(cr_ms(UINT64_MAX), UINT64_MAX);
+	CHECK_EQ_U64(cr_us(UINT64_MAX / 1000u), (UINT64_MAX / 1000u) * 1000u);
 	CHECK_EQ_INT(cr_deadline_enter(&d, MS), -EPERM);
 
 	CHECK_EQ_INT(check_run(NULL, main_simple, NULL), 0);
@@ -369,6 +438,7 @@ int main(void)
 	CHECK_EQ_INT(check_run(NULL, main_join_deadline, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_per_task, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_woken_before_deadline, NULL), 0);
+	CHECK_EQ_INT(check_run(NULL, main_with_timeout, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_io_deadline, NULL), 0);
 	CHECK_EQ_INT(check_run(NULL, main_callback_scope, NULL), 0);
 	printf("test_deadline: OK\n");

@@ -40,6 +40,26 @@ extern "C" {
 /* Longest task name kept, including the terminating NUL. */
 #define CR_TASK_NAME_MAX 32
 
+/* ---- durations ------------------------------------------------------------ */
+
+/* Every duration and deadline coring takes is in nanoseconds; these make
+ * them from other units.  Each returns nanoseconds, saturated at UINT64_MAX
+ * (which no deadline reaches). */
+static inline uint64_t cr_us(uint64_t us)
+{
+	return us > UINT64_MAX / 1000u ? UINT64_MAX : us * 1000u;
+}
+
+static inline uint64_t cr_ms(uint64_t ms)
+{
+	return ms > UINT64_MAX / 1000000u ? UINT64_MAX : ms * 1000000u;
+}
+
+static inline uint64_t cr_sec(uint64_t s)
+{
+	return s > UINT64_MAX / 1000000000u ? UINT64_MAX : s * 1000000000u;
+}
+
 /* ---- running the runtime ----------------------------------------------- */
 
 /* Defaults and limits of cr_config, in one place (cr_config_init and cr_run use them). */
@@ -269,9 +289,28 @@ typedef struct cr_deadline {
 } cr_deadline;
 
 /*
+ * Runs fn(arg) in the calling task inside a deadline scope that ends when fn
+ * returns, whatever it returns, so it cannot be left open (asyncio's
+ * "async with asyncio.timeout(...)").  Every wait inside fn returns
+ * -ETIMEDOUT once the scope's deadline passes (or an enclosing scope's, if
+ * earlier).  Returns fn's result, except -ETIMEDOUT when fn returned a
+ * negative value after this scope expired (the timeout propagated out, as
+ * asyncio's TimeoutError does; an fn that handled it and returned >= 0
+ * returns that); -EPERM outside a task; -EINVAL if fn is NULL.
+ */
+int cr_with_timeout(uint64_t timeout_ns, cr_task_fn fn, void *arg);
+
+/* As cr_with_timeout with an absolute monotonic deadline (asyncio's
+ * timeout_at).  Returns the same. */
+int cr_with_deadline(uint64_t deadline_ns, cr_task_fn fn, void *arg);
+
+/*
  * Enters a scope: every wait of the current task inside it returns
  * -ETIMEDOUT once the monotonic clock passes deadline_ns.  Scopes nest and
- * must be exited in reverse order.  Returns 0, or -EPERM outside a task.
+ * must be exited in reverse order, in the function that entered them (a
+ * scope left open makes every later wait of the task time out; prefer
+ * cr_with_timeout, which cannot be left open).  Returns 0, or -EPERM
+ * outside a task.
  */
 int cr_deadline_enter(cr_deadline *d, uint64_t deadline_ns);
 
