@@ -80,6 +80,7 @@ static int open_conn(ec_conn *c)
 		return fd;
 	}
 	c->fd = fd;
+	c->connected = 1;
 	c->t0_ns = cr_now_ns();
 	ec_count(&c->w->st.conns_open, 1);
 	return 0;
@@ -132,6 +133,29 @@ static void count_unanswered(ec_conn *c)
 				      : "within the grace period");
 }
 
+/* Counts how the connection ended: failed (an error), not started (it did
+ * not connect before the run ended or a signal stopped it), not closed (no
+ * error, but the server had not ended its stream when the receiver gave
+ * up), or ok.  Returns nothing. */
+static void count_outcome(ec_conn *c)
+{
+	ec_wstats *st = &c->w->st;
+	if (c->failed) {
+		ec_count(&st->conns_failed, 1);
+	} else if (!c->connected) {
+		ec_count(&st->not_started, 1);
+	} else if (!c->eof) {
+		ec_count(&st->not_closed, 1);
+		ec_run_error(c->run, "connection %u: every echo checked, but the server %s",
+			     (unsigned)c->id,
+			     atomic_load_explicit(&c->run->abandon, memory_order_relaxed)
+				     ? "had not closed the connection when the run was abandoned"
+				     : "did not close the connection within the grace period");
+	} else {
+		ec_count(&st->conns_ok, 1);
+	}
+}
+
 int ec_conn_main(void *arg)
 {
 	ec_conn *c = arg;
@@ -140,11 +164,9 @@ int ec_conn_main(void *arg)
 	c->self = cr_current();
 	c->fd = -1;
 	link_conn(c);
-	if (ec_run_stopping(r, cr_now_ns())) {
-		/* Too late to connect: the load asked for did not happen. */
-		ec_conn_error(c, &c->w->st.connect_errors, "not connected before the run ended");
+	/* Too late to connect: the connection does not start (counted apart). */
+	if (ec_run_stopping(r, cr_now_ns()))
 		goto out;
-	}
 	if (open_conn(c) < 0)
 		goto out;
 	if (setup(c) < 0) {
@@ -162,10 +184,7 @@ close:
 	c->fd = -1;
 	ec_uncount(&c->w->st.conns_open, 1);
 out:
-	if (c->failed)
-		ec_count(&c->w->st.conns_failed, 1);
-	else if (c->sending_done)
-		ec_count(&c->w->st.conns_ok, 1);
+	count_outcome(c);
 	teardown(c);
 	unlink_conn(c);
 	return 0;

@@ -57,6 +57,8 @@ typedef struct ec_conn {
 	size_t rbuf_cap;      /* its size */
 	int sending_done;     /* 1 once the sender has finished */
 	int shut;	      /* 1 once the write side is shut down */
+	int connected;	      /* 1 once it connected (the connection started) */
+	int eof;	      /* 1 once the server ended its stream */
 	int failed;	      /* 1 once an error happened on this connection */
 	int corruption_shown; /* 1 once a corruption of it was printed */
 } ec_conn;

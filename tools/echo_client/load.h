@@ -5,10 +5,10 @@
 
 #include "options.h"
 
-/* Runs load mode from the main task: resolves the target, spawns one
- * connection task per --connections across the workers, prints progress,
- * waits for them all, prints the report.  Returns the exit status: 0, or 1
- * if anything failed. */
+/* Runs load mode from the main task: resolves the target, starts one
+ * connection task per --connections (an equal share on each worker), prints
+ * progress, waits for them all, prints the report.  Returns the exit status
+ * (enum ec_exit; see ec_report_status). */
 int ec_load_run(const ec_options *o);
 
 #endif

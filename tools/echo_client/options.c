@@ -12,7 +12,8 @@
 #define PROG "coring-echo-client"
 
 static const char usage_text[] =
-	"usage: " PROG " [--host H] [--port P | --connect ADDR] [--verbose] [MSG...]\n"
+	"usage: " PROG " [--host H] [--port P | --connect ADDR] [--verbose]\n"
+	"                          [--timeout S] [MSG...]\n"
 	"       " PROG " --connections N --duration S [--size N|A-B] [--pipeline N]\n"
 	"                          [--rate R] [--threads N] [--json] [--quiet] [ADDR options]\n"
 	"\n"
@@ -20,11 +21,15 @@ static const char usage_text[] =
 	"\n"
 	"Message mode (the default): connects, sends each MSG with one write (default:\n"
 	"the three messages of asyncio_echo_client.py), half-closes, and prints what\n"
-	"comes back until the server's end of stream.\n"
+	"comes back until the server's end of stream (or --timeout).\n"
 	"  -v, --verbose        log to stderr the lines asyncio_echo_client.py logs\n"
 	"                       (EchoClient: sending b'...', received b'...', ...)\n"
 	"                       instead of writing the echoed bytes to stdout; in load\n"
 	"                       mode: print every error, not only the first ten\n"
+	"  --timeout S          give up if the server has not ended its stream S\n"
+	"                       seconds after the start (bounds the name lookup, the\n"
+	"                       connect, the sends and the wait for the echo); 0 waits\n"
+	"                       forever (default 10; s, ms, m)\n"
 	"\n"
 	"Load mode (chosen by --load or any option below): every connection is a task\n"
 	"that sends messages whose content is unique per connection and message, and\n"
@@ -40,7 +45,9 @@ static const char usage_text[] =
 	"                       the intended send time (default: closed loop, as fast\n"
 	"                       as echoes come back); suffixes k, M\n"
 	"  --grace S            after the duration, wait this long for the echoes still\n"
-	"                       in flight and for the server's end of stream (default 2)\n"
+	"                       in flight and for the server's end of stream (default 2);\n"
+	"                       a connection whose every echo came back but whose server\n"
+	"                       has not ended the stream by then is \"not closed\"\n"
 	"  --connect-timeout S  bound of each connect (default 5)\n"
 	"  --json               print the final report as JSON on stdout (no progress)\n"
 	"  -q, --quiet          no progress line on stderr\n"
@@ -59,10 +66,21 @@ static const char usage_text[] =
 	"Load mode prints a progress line each second on stderr, then a report on\n"
 	"stdout: messages (completed round trips) and messages/s, MB/s sent and\n"
 	"received (payload bytes, 1 MB = 10^6 bytes), latency percentiles (p50 p90\n"
-	"p99 p99.9 max, within 1.6%), errors and corrupted bytes.\n"
+	"p99 p99.9 max, within 1.6%), connections (ok, failed, not closed by the\n"
+	"server, not started), errors and corrupted bytes.  A connection the client\n"
+	"did not get to connect before the run ended (or a signal stopped it) is\n"
+	"\"not started\": neither ok nor failed; when over 10% of them did not start,\n"
+	"a warning says the load was lighter than asked.\n"
 	"\n"
-	"Exit status: 0 on success, 1 if anything failed (a connection, an error,\n"
-	"a corrupted or missing byte), 2 on bad usage.\n";
+	"Exit status:\n"
+	"  0  success: message mode got the server's end of stream; load mode checked\n"
+	"     every echo, and every connection that started was closed by the server\n"
+	"  1  failure: cannot connect, an error, a corrupted, missing or unexpected\n"
+	"     byte, a message not echoed within --grace, or (load mode) no connection\n"
+	"     started at all\n"
+	"  2  bad usage\n"
+	"  3  nothing else failed, but the server did not end its stream in time:\n"
+	"     within --timeout (message mode) or --grace (load mode, some connection)\n";
 
 const char *ec_options_target(const ec_options *o)
 {
@@ -196,7 +214,7 @@ static int parse_rate(const char *s, double *out)
 }
 
 /* The options that take a value; from OPT_CONNECTIONS on (but for
- * OPT_THREADS) they select load mode. */
+ * OPT_THREADS and OPT_TIMEOUT) they select load mode. */
 enum opt_id {
 	OPT_HOST,
 	OPT_PORT,
@@ -209,6 +227,7 @@ enum opt_id {
 	OPT_THREADS,
 	OPT_GRACE,
 	OPT_CONNECT_TIMEOUT,
+	OPT_TIMEOUT,
 	OPT_N_VALUED
 };
 
@@ -224,6 +243,7 @@ static const char *const valued_names[OPT_N_VALUED] = {
 	[OPT_THREADS] = "--threads",
 	[OPT_GRACE] = "--grace",
 	[OPT_CONNECT_TIMEOUT] = "--connect-timeout",
+	[OPT_TIMEOUT] = "--timeout",
 };
 
 /* Stores one option's value into *o after validating it.  Returns
@@ -289,6 +309,12 @@ static int set_valued(ec_options *o, int id, const char *name, const char *v)
 			return bad(name, v, "is not a timeout (0.001 to 3600 seconds)");
 		o->connect_timeout_s = d;
 		return EC_PARSE_RUN;
+	case OPT_TIMEOUT:
+		if (parse_seconds(v, &d) < 0 || d > 1e6)
+			return bad(name, v, "is not a timeout (0 to 1e6 seconds; 0 = none)");
+		o->timeout_s = d;
+		o->timeout_given = 1;
+		return EC_PARSE_RUN;
 	}
 	return EC_PARSE_USAGE;
 }
@@ -305,6 +331,7 @@ static void defaults(ec_options *o)
 	o->pipeline = 1;
 	o->grace_s = 2;
 	o->connect_timeout_s = 5;
+	o->timeout_s = EC_DEFAULT_TIMEOUT_S;
 }
 
 /* Handles a flag (an option without a value).  Returns 1 if arg was one
@@ -389,13 +416,19 @@ int ec_options_parse(int argc, char **argv, ec_options *o)
 			return EC_PARSE_USAGE;
 		if (id == OPT_HOST)
 			host_given = 1;
-		if (id >= OPT_CONNECTIONS && id != OPT_THREADS)
+		if (id >= OPT_CONNECTIONS && id != OPT_THREADS && id != OPT_TIMEOUT)
 			load_opt = 1;
 	}
 	o->load = load_opt;
 	if (o->connect && host_given) {
 		fprintf(stderr, PROG ": --host and --connect both name the server; give one "
 				     "(try --help)\n");
+		return EC_PARSE_USAGE;
+	}
+	if (o->load && o->timeout_given) {
+		fprintf(stderr,
+			PROG ": --timeout is for message mode; load mode waits --grace "
+			     "for the echoes and the server's end of stream (try --help)\n");
 		return EC_PARSE_USAGE;
 	}
 	if (o->load && o->n_messages > 0) {

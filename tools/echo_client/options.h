@@ -15,6 +15,8 @@
 #define EC_SIZE_LIMIT (64u * 1024u * 1024u)
 /* Most connections --connections accepts. */
 #define EC_CONNECTIONS_LIMIT 1000000u
+/* Message mode's default --timeout (seconds). */
+#define EC_DEFAULT_TIMEOUT_S 10
 /* Most messages in flight per connection --pipeline accepts. */
 #define EC_PIPELINE_LIMIT 65536u
 
@@ -35,6 +37,8 @@ typedef struct ec_options {
 	unsigned threads;	  /* --threads: coring workers, 0 = one per CPU */
 	double grace_s;		  /* load: how long to wait for echoes after the end */
 	double connect_timeout_s; /* load: bound of one connect */
+	double timeout_s;	  /* message mode: bound of the whole exchange, 0 = none */
+	int timeout_given;	  /* 1 if --timeout was on the command line */
 	int json;		  /* load: final report as JSON on stdout */
 	int quiet;		  /* load: no progress line */
 	int verbose;		  /* message mode: asyncio-style log; load: every error */
@@ -45,6 +49,15 @@ enum ec_parse_result {
 	EC_PARSE_RUN = 0,   /* options are valid: run */
 	EC_PARSE_EXIT = 1,  /* --help or --version was printed: exit 0 */
 	EC_PARSE_USAGE = 2, /* a usage error was printed to stderr: exit 2 */
+};
+
+/* Exit statuses of coring-echo-client (both modes; --help explains them). */
+enum ec_exit {
+	EC_EXIT_OK = 0,		/* success */
+	EC_EXIT_FAILED = 1,	/* an error, a corrupted or missing byte, nothing tested */
+	EC_EXIT_USAGE = 2,	/* bad command line */
+	EC_EXIT_NOT_CLOSED = 3, /* nothing else wrong, but the server did not end its
+				   stream in time (load: --grace; message mode: --timeout) */
 };
 
 /* Parses argv into *o (defaults first), printing help, version or a usage

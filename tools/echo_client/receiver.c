@@ -79,6 +79,7 @@ static void consume(ec_conn *c, const uint8_t *data, size_t n, uint64_t now)
 /* Handles the server's end of stream.  Returns nothing. */
 static void end_of_stream(ec_conn *c)
 {
+	c->eof = 1;
 	if (c->count > 0)
 		ec_conn_error(c, &c->w->st.closed_early,
 			      "the server closed the connection with %llu bytes of %u message%s "
@@ -123,7 +124,8 @@ void ec_receiver_run(ec_conn *c)
 		else if (n != -ETIMEDOUT && n != -ECANCELED)
 			ec_conn_error(c, &c->w->st.recv_errors, "receive: %s", strerror((int)-n));
 		/* -ETIMEDOUT: the grace period is over (what is still in flight is
-		 * counted as unanswered by the caller); -ECANCELED: abandoned. */
+		 * counted as unanswered by the caller, a stream the server did not
+		 * end as not closed); -ECANCELED: abandoned. */
 		break;
 	}
 }

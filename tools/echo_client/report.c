@@ -10,10 +10,45 @@ static const char *const pct_names[] = {"p50", "p90", "p99", "p99_9"};
 static const char *const pct_labels[] = {"p50", "p90", "p99", "p99.9"};
 #define N_PCTS 4
 
-int ec_report_failed(const ec_report *rep)
+/* Returns how many connections started (connected before the run ended). */
+static uint64_t started(const ec_totals *t)
+{
+	return t->conns_ok + t->conns_failed + t->not_closed;
+}
+
+int ec_report_status(const ec_report *rep)
 {
 	const ec_totals *t = &rep->t;
-	return t->errors > 0 || t->corrupted > 0 || t->unanswered > 0 || t->conns_failed > 0;
+	if (t->errors > 0 || t->corrupted > 0 || t->unanswered > 0 || t->conns_failed > 0 ||
+	    started(t) == 0)
+		return EC_EXIT_FAILED;
+	return t->not_closed > 0 ? EC_EXIT_NOT_CLOSED : EC_EXIT_OK;
+}
+
+int ec_report_too_few_started(const ec_report *rep)
+{
+	const ec_totals *t = &rep->t;
+	return t->not_started * 100 > (uint64_t)rep->opt->connections * EC_NOT_STARTED_WARN_PCT;
+}
+
+/* Prints the result line of the text report.  Returns nothing. */
+static void result_line(FILE *f, const ec_report *rep)
+{
+	const ec_totals *t = &rep->t;
+	switch (ec_report_status(rep)) {
+	case EC_EXIT_OK:
+		fprintf(f, "result:       ok\n");
+		break;
+	case EC_EXIT_NOT_CLOSED:
+		fprintf(f,
+			"result:       FAILED: every echo checked, but the server did not close "
+			"%llu connection%s within the grace period (exit status 3)\n",
+			(unsigned long long)t->not_closed, t->not_closed == 1 ? "" : "s");
+		break;
+	default:
+		fprintf(f, "result:       FAILED%s\n",
+			started(t) == 0 ? " (no connection started before the run ended)" : "");
+	}
 }
 
 /* Writes a duration in ns with a readable unit into buf.  Returns buf. */
@@ -85,8 +120,11 @@ void ec_report_text(FILE *f, const ec_report *rep)
 	} else {
 		fprintf(f, "latency:      (no message completed)\n");
 	}
-	fprintf(f, "connections:  %llu ok, %llu failed\n", (unsigned long long)t->conns_ok,
-		(unsigned long long)t->conns_failed);
+	fprintf(f,
+		"connections:  %llu ok, %llu failed, %llu not closed by the server, %llu not "
+		"started (the run ended first)\n",
+		(unsigned long long)t->conns_ok, (unsigned long long)t->conns_failed,
+		(unsigned long long)t->not_closed, (unsigned long long)t->not_started);
 	fprintf(f,
 		"errors:       %llu (connect %llu, send %llu, receive %llu, closed early %llu); "
 		"%llu messages unanswered\n",
@@ -98,7 +136,7 @@ void ec_report_text(FILE *f, const ec_report *rep)
 	if (rep->opt->rate > 0)
 		fprintf(f, "behind:       %llu messages due before the end were not sent\n",
 			(unsigned long long)t->behind);
-	fprintf(f, "result:       %s\n", ec_report_failed(rep) ? "FAILED" : "ok");
+	result_line(f, rep);
 }
 
 /* Prints "key": value for an unsigned counter, then ",\n".  Returns nothing. */
@@ -170,6 +208,8 @@ void ec_report_json(FILE *f, const ec_report *rep)
 	jlatency(f, rep->lat);
 	jnum(f, "connections_ok", t->conns_ok);
 	jnum(f, "connections_failed", t->conns_failed);
+	jnum(f, "connections_not_closed", t->not_closed);
+	jnum(f, "connections_not_started", t->not_started);
 	jnum(f, "errors", t->errors);
 	jnum(f, "connect_errors", t->connect_errors);
 	jnum(f, "send_errors", t->send_errors);
@@ -179,5 +219,7 @@ void ec_report_json(FILE *f, const ec_report *rep)
 	jnum(f, "behind_schedule", t->behind);
 	jnum(f, "corrupted_bytes", t->corrupted);
 	jnum(f, "unexpected_bytes", t->unexpected);
-	fprintf(f, "  \"ok\": %s\n}\n", ec_report_failed(rep) ? "false" : "true");
+	int status = ec_report_status(rep);
+	jnum(f, "exit_status", (unsigned long long)status);
+	fprintf(f, "  \"ok\": %s\n}\n", status == EC_EXIT_OK ? "true" : "false");
 }

@@ -20,9 +20,20 @@ typedef struct ec_report {
 	const ec_hist *lat;    /* latencies of every completed message, ns */
 } ec_report;
 
-/* Returns 1 if the run failed: any error, corrupted or unanswered byte, or
- * failed connection; else 0. */
-int ec_report_failed(const ec_report *rep);
+/* Returns the run's exit status (enum ec_exit): EC_EXIT_FAILED if there was
+ * any error, corrupted or unanswered byte or failed connection, or if no
+ * connection started at all; else EC_EXIT_NOT_CLOSED if the server did not
+ * close some connection within the grace period; else EC_EXIT_OK.
+ * Connections that never started (the run ended first) are no failure. */
+int ec_report_status(const ec_report *rep);
+
+/* Returns 1 if so many connections did not start (over
+ * EC_NOT_STARTED_WARN_PCT percent) that the load was lighter than asked,
+ * else 0. */
+int ec_report_too_few_started(const ec_report *rep);
+
+/* Share of connections (percent) that may fail to start before a warning. */
+#define EC_NOT_STARTED_WARN_PCT 10
 
 /* Prints the report as aligned text to f.  Returns nothing. */
 void ec_report_text(FILE *f, const ec_report *rep);

@@ -31,6 +31,8 @@ void ec_run_totals(ec_run *r, ec_totals *t)
 		t->conns_open += get(&s->conns_open);
 		t->conns_ok += get(&s->conns_ok);
 		t->conns_failed += get(&s->conns_failed);
+		t->not_started += get(&s->not_started);
+		t->not_closed += get(&s->not_closed);
 		t->connect_errors += get(&s->connect_errors);
 		t->send_errors += get(&s->send_errors);
 		t->recv_errors += get(&s->recv_errors);

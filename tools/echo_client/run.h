@@ -29,8 +29,13 @@ typedef struct ec_wstats {
 	_Atomic uint64_t corrupted;	 /* bytes received that differ from what was sent */
 	_Atomic uint64_t unexpected;	 /* bytes received beyond everything sent */
 	_Atomic uint64_t conns_open;	 /* connections established and not yet closed */
-	_Atomic uint64_t conns_ok;	 /* connections that ended without an error */
+	_Atomic uint64_t conns_ok;	 /* connections that ended without an error, closed
+					    by the server within the grace period */
 	_Atomic uint64_t conns_failed;	 /* connections that did not connect or had an error */
+	_Atomic uint64_t not_started;	 /* connections the run ended (or a signal stopped)
+					    before they connected: neither ok nor failed */
+	_Atomic uint64_t not_closed;	 /* connections without an error whose server had not
+					    ended its stream at the end of the grace period */
 	_Atomic uint64_t connect_errors; /* connects that failed */
 	_Atomic uint64_t send_errors;	 /* sends that failed */
 	_Atomic uint64_t recv_errors;	 /* receives that failed (reset, ...) */
@@ -57,6 +62,8 @@ typedef struct ec_totals {
 	uint64_t conns_open;	 /* " */
 	uint64_t conns_ok;	 /* " */
 	uint64_t conns_failed;	 /* " */
+	uint64_t not_started;	 /* " */
+	uint64_t not_closed;	 /* " */
 	uint64_t connect_errors; /* " */
 	uint64_t send_errors;	 /* " */
 	uint64_t recv_errors;	 /* " */
