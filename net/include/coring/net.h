@@ -139,6 +139,18 @@ int cr_shutdown(int fd, int how);
  * -ECANCELED / -ETIMEDOUT: the fd is closed in every case. */
 int cr_close(int fd);
 
+/* Abortive close, for every close that is not a clean end (an internal
+ * error, a limit or timeout cutting the connection): sets SO_LINGER with a
+ * zero time, then closes as cr_close does (operations of this worker's ring
+ * in flight on fd are cancelled and awaited, shielded).  Unsent data is
+ * dropped and a TCP peer gets a reset: its reads fail with ECONNRESET, so it
+ * cannot mistake a cut-short exchange for a finished one.  On a Unix stream
+ * socket Linux resets the peer only if data it sent was left unread;
+ * otherwise the peer reads end of stream.  Returns 0, or -errno of
+ * setsockopt (-ENOTSOCK, ...) or of close; the fd is closed in every case
+ * except -EBADF for a negative fd. */
+int cr_close_reset(int fd);
+
 /* Sets TCP_NODELAY.  Returns 0 or -errno. */
 int cr_set_nodelay(int fd, int on);
 
