@@ -39,11 +39,12 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 		cr__ring_multishot_ended(m->w);
 		m->armed = 0;
 		m->cancelling = 0;
-		if (m->closing) {
-			if (m->close_waiter)
-				cr__wake(m->close_waiter, 0);
-		} else {
+		if (!m->closing)
 			m->ops->ended(m, res);
+		cr__wait *w = m->end_waiter;
+		if (w) { /* close or pause waits for this */
+			m->end_waiter = NULL;
+			cr__wake(w, 0);
 		}
 	} else if (m->ops->full(m)) {
 		cr__multishot_cancel(m); /* nobody takes the results: stop for now */
@@ -75,10 +76,27 @@ void cr__multishot_cancel(cr__multishot *m)
 	m->cancelling = 1;
 }
 
+/* Parks the calling task, deaf to cancellation, until the operation's last
+ * completion has been handled.  Returns nothing. */
+static void await_end(cr__multishot *m)
+{
+	cr__wait wait;
+	cr__wait_init(&wait, NULL);
+	m->end_waiter = &wait;
+	cr__wait_park(&wait);
+}
+
 void cr__multishot_pause(cr__multishot *m)
 {
 	m->paused = 1;
 	cr__multishot_cancel(m);
+	/* An arm queued just before (a re-arm by the release of a chunk) may
+	 * still take data, and buffers with it, when the kernel sees it: wait
+	 * until the operation has ended, so that every result it delivers is
+	 * queued when this returns.  Another task already waiting for the end
+	 * (a close, a pause) lets this one go at once: it stays paused. */
+	if (m->armed && !m->end_waiter && cr__in_task() && m->w == cr__self())
+		await_end(m);
 }
 
 void cr__multishot_resume(cr__multishot *m)
@@ -177,11 +195,15 @@ void cr__multishot_close(cr__multishot *m)
 	if (m->armed) {
 		cr__multishot_cancel(m);
 		/* Wait for the final completion, deaf to cancellation: the kernel
-		 * must be done with the operation before its owner goes away. */
-		cr__wait wait;
-		cr__wait_init(&wait, NULL);
-		m->close_waiter = &wait;
-		cr__wait_park(&wait);
+		 * must be done with the operation before its owner goes away (a
+		 * pause waiting for it too is let go first: it no longer has a
+		 * task in the way, close runs on the owning worker). */
+		while (m->armed) {
+			if (m->end_waiter)
+				cr__yield_shielded();
+			else
+				await_end(m);
+		}
 	}
 	void *item;
 	while ((item = cr__multishot_head(m))) {

@@ -58,7 +58,7 @@ struct cr__multishot {
 	uint8_t closing;	      /* cr__multishot_close runs */
 	unsigned users;		      /* tasks inside cr__multishot_wait */
 	cr__wait *waiter;	      /* the task waiting for a result, or NULL */
-	cr__wait *close_waiter;	      /* the task in cr__multishot_close, or NULL */
+	cr__wait *end_waiter;	      /* a task awaiting the last completion (close, pause) */
 };
 
 /* Initialises m (zeroed by the owner) for the current worker with results of
@@ -73,8 +73,12 @@ void cr__multishot_rearm(cr__multishot *m);
 /* Asks the kernel to end the operation if it runs (once).  Returns nothing. */
 void cr__multishot_cancel(cr__multishot *m);
 
-/* Cancels the operation and keeps it unarmed until cr__multishot_resume;
- * results already on their way are still queued.  Returns nothing. */
+/* Cancels the operation and keeps it unarmed until cr__multishot_resume.
+ * Called from a task on the owning worker it waits (deaf to cancellation)
+ * for the operation's last completion, so that every result the kernel
+ * still delivers is queued when it returns and nothing more arrives until
+ * the resume; elsewhere results on their way are queued later.  Returns
+ * nothing. */
 void cr__multishot_pause(cr__multishot *m);
 
 /* Ends a pause and re-arms if nothing else stops it.  Returns nothing. */

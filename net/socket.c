@@ -125,6 +125,18 @@ int cr_close(int fd)
 	return close(fd) < 0 ? -errno : 0;
 }
 
+int cr_close_reset(int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	/* A zero linger time makes close drop what is unsent and send a
+	 * reset instead of a FIN. */
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	int r = setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0 ? -errno : 0;
+	int c = cr_close(fd);
+	return r ? r : c;
+}
+
 int cr_set_nodelay(int fd, int on)
 {
 	return set_int(fd, IPPROTO_TCP, TCP_NODELAY, on != 0);

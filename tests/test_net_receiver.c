@@ -607,6 +607,79 @@ static void test_pause_resume(void)
 	CHECK_OK(cr_close(srv));
 }
 
+/* ---- a paused receiver takes no buffer ------------------------------------------------------ */
+
+#define PH_LEN ((size_t)32 * 1024) /* what the stalled peer has sent */
+
+/*
+ * The echo server's spill: a task holds the only buffer of a pool, gives it
+ * back, pauses its receiver and takes what is queued (copying it out), then
+ * blocks elsewhere (sending to a peer that does not read).  The give-back
+ * must not re-arm the receive behind the pause's back: once the pause and
+ * the drain are done the receiver holds no buffer, so another connection of
+ * the pool is served.  Then resuming delivers the rest, in order.
+ */
+static void test_pause_holds_nothing(void)
+{
+	int base = count_fds();
+	cr_bufpool *p;
+	CHECK_OK(cr_bufpool_create(&p, 1, SMALL_SIZE));
+	int cli, srv, cli2, srv2;
+	cr_receiver *r, *r2;
+	cr_chunk c;
+	ssize_t n;
+	tcp_pair(&cli, &srv);
+	CHECK_OK(cr_receiver_open(&r, srv, p, 4));
+	send_pattern(cli, 41, 0, PH_LEN); /* waits in srv's receive buffer */
+	CHECK_EQ_INT(cr_receiver_next(r, &c), SMALL_SIZE);
+	check_chunk(&c, 41, 0);
+	size_t got = c.len;
+	cr_chunk_release(r, &c);
+	cr_receiver_pause(r);
+	while ((n = cr_receiver_try_next(r, &c)) > 0) {
+		check_chunk(&c, 41, got);
+		got += (size_t)n;
+		cr_chunk_release(r, &c);
+	}
+	CHECK_EQ_INT(n, -EAGAIN);
+	CHECK_OK(cr_sleep(5 * MS)); /* anything still on its way has landed */
+	CHECK_MSG(cr_bufpool_free_count(p) == 1,
+		  "a paused and drained receiver still holds %u of the pool's 1 buffer",
+		  1 - cr_bufpool_free_count(p));
+	CHECK_EQ_INT(cr_receiver_try_next(r, &c), -EAGAIN);
+	/* another connection of the pool gets its 2 bytes */
+	tcp_pair(&cli2, &srv2);
+	CHECK_OK(cr_receiver_open(&r2, srv2, p, 4));
+	CHECK_EQ_INT(send(cli2, "hi", 2, 0), 2);
+	cr_deadline d;
+	CHECK_OK(cr_timeout_enter(&d, 2000 * MS));
+	n = cr_receiver_next(r2, &c);
+	cr_deadline_exit(&d);
+	CHECK_MSG(n == 2, "a connection next to a paused receiver got %zd instead of its 2 bytes",
+		  n);
+	CHECK(memcmp(c.data, "hi", 2) == 0);
+	cr_chunk_release(r2, &c);
+	CHECK_OK(cr_receiver_close(r2));
+	/* resumed, the first receiver gets the rest of its stream in order */
+	cr_receiver_resume(r);
+	while (got < PH_LEN) {
+		n = cr_receiver_next(r, &c);
+		CHECK_GT_INT(n, 0);
+		check_chunk(&c, 41, got);
+		got += (size_t)n;
+		cr_chunk_release(r, &c);
+	}
+	CHECK_EQ_U64(got, PH_LEN);
+	CHECK_OK(cr_receiver_close(r));
+	CHECK_EQ_INT(cr_bufpool_free_count(p), 1);
+	CHECK_OK(cr_bufpool_destroy(p));
+	CHECK_OK(cr_close(cli));
+	CHECK_OK(cr_close(srv));
+	CHECK_OK(cr_close(cli2));
+	CHECK_OK(cr_close(srv2));
+	CHECK_EQ_INT(count_fds(), base);
+}
+
 /* ---- starvation: a receiver that ran dry is fed when buffers come back ------------------------
  */
 
@@ -772,6 +845,7 @@ static int main_task(void *arg)
 	test_close();
 	test_starved_resumes();
 	test_pause_resume();
+	test_pause_holds_nothing();
 	test_cancel();
 	test_many();
 	test_back_pressure();

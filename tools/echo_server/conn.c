@@ -15,23 +15,28 @@
  * copies what it holds out of the pool (see echo). */
 #define SPILL_NS (2 * 1000000ull)
 
-/* Bytes copied out of pool buffers while the client does not read. */
+/* Bytes copied out of pool buffers while the client does not read; freed
+ * once sent, so that a client that stalled once holds nothing afterwards. */
 struct spill {
 	char *buf;  /* the copy */
 	size_t len; /* bytes in it */
-	size_t cap; /* bytes allocated */
+	size_t cap; /* bytes allocated (accounted in the connection's held bytes) */
 };
 
-/* Appends n bytes.  Returns 0 or -ENOMEM. */
-static int spill_add(struct spill *sp, const void *p, size_t n)
+/* Appends n bytes, within the held-bytes budget.  Returns 0, -ENOBUFS
+ * (over the budget: c must end) or -ENOMEM. */
+static int spill_add(struct es_conn *c, struct spill *sp, const void *p, size_t n)
 {
 	if (sp->len + n > sp->cap) {
 		size_t cap = sp->cap ? sp->cap : 16384;
 		while (cap < sp->len + n)
 			cap *= 2;
+		int e = es_held_reserve(c, cap - sp->cap);
+		if (e < 0)
+			return e;
 		char *b = realloc(sp->buf, cap);
 		if (!b)
-			return -ENOMEM;
+			return -ENOMEM; /* accounted until the connection ends, at once */
 		sp->buf = b;
 		sp->cap = cap;
 	}
@@ -40,36 +45,54 @@ static int spill_add(struct spill *sp, const void *p, size_t n)
 	return 0;
 }
 
-/* How a connection ended, for the counters and the log. */
-enum outcome { END_EOF, END_IDLE, END_CUT, END_ERROR };
+/* Frees the copy and its account.  Returns nothing. */
+static void spill_free(struct es_conn *c, struct spill *sp)
+{
+	free(sp->buf);
+	sp->buf = NULL;
+	sp->len = sp->cap = 0;
+	es_held_release(c);
+}
 
-/* Waits for the next chunk, at most idle_ns if not 0.  *idle is set when
- * the idle timeout (not a socket error) ended the wait.  Returns as
- * cr_receiver_next. */
-static ssize_t next_chunk(cr_receiver *r, cr_chunk *ch, uint64_t idle_ns, int *idle)
+/* How a connection ended, for the counters and the log.  Every end but
+ * END_EOF is abnormal: the client gets a reset (cr_close_reset). */
+enum outcome { END_EOF, END_IDLE, END_SEND_TIMEOUT, END_HELD, END_CUT, END_ERROR };
+
+/* Waits for the next chunk, at most idle_ns if not 0.  *late becomes
+ * END_IDLE when the idle timeout (not a socket error) ended the wait.
+ * Returns as cr_receiver_next. */
+static ssize_t next_chunk(cr_receiver *r, cr_chunk *ch, uint64_t idle_ns, enum outcome *late)
 {
 	if (!idle_ns)
 		return cr_receiver_next(r, ch);
 	cr_deadline d;
 	cr_timeout_enter(&d, idle_ns);
 	ssize_t n = cr_receiver_next(r, ch);
-	*idle = cr_deadline_exit(&d) == 1;
+	if (cr_deadline_exit(&d) == 1)
+		*late = END_IDLE;
 	return n;
 }
 
-/* Sends all len bytes; with idle_ns, each send must make progress within
- * it (*idle tells if it did not).  *sent gets the bytes sent.  Returns 0 or
- * -errno. */
-static int send_chunk(int fd, const char *p, size_t len, size_t *sent, uint64_t idle_ns, int *idle)
+/* Sends all len bytes; each send must make progress within --send-timeout
+ * (or --idle-timeout if shorter); *late tells which one expired, if one
+ * did.  *sent gets the bytes sent.  Returns 0 or -errno. */
+static int send_chunk(int fd, const char *p, size_t len, size_t *sent, const struct es_options *o,
+		      enum outcome *late)
 {
+	uint64_t t = o->send_ns;
+	enum outcome kind = END_SEND_TIMEOUT;
+	if (o->idle_ns && (!t || o->idle_ns < t)) {
+		t = o->idle_ns;
+		kind = END_IDLE;
+	}
 	*sent = 0;
 	while (*sent < len) {
 		cr_deadline d;
-		if (idle_ns)
-			cr_timeout_enter(&d, idle_ns);
+		if (t)
+			cr_timeout_enter(&d, t);
 		ssize_t s = cr_send(fd, p + *sent, len - *sent);
-		if (idle_ns)
-			*idle = cr_deadline_exit(&d) == 1;
+		if (t && cr_deadline_exit(&d) == 1)
+			*late = kind;
 		if (s < 0)
 			return (int)s;
 		*sent += (size_t)s;
@@ -106,35 +129,37 @@ static int send_fast(int fd, const char *p, size_t len, size_t *sent)
 /*
  * The client does not read: copies the rest of the chunk and every chunk
  * already queued out of the pool, gives the buffers back and stops
- * receiving, then sends the copy and receives again.  A client that never
- * reads therefore holds a bounded copy of its own data (at most about
- * --max-held chunks), never the worker's pool that other connections need.
- * Returns 0 or -errno.
+ * receiving (the pause holds no buffer once the queue is taken), then
+ * sends the copy, frees it and receives again.  A client that never reads
+ * therefore holds a bounded copy of its own data (at most about --max-held
+ * chunks), never the worker's pool that other connections need, and a
+ * client that read again holds nothing.  Returns 0 or -errno.
  */
 static int spill_and_send(struct es_conn *c, const char *name, cr_receiver *r, cr_chunk *ch,
-			  size_t done, struct spill *sp, int *idle)
+			  size_t done, struct spill *sp, enum outcome *late)
 {
 	struct es_worker *w = c->w;
 	int verbose = es_log_enabled();
-	int e = spill_add(sp, ch->data + done, ch->len - done);
+	int e = spill_add(c, sp, ch->data + done, ch->len - done);
 	cr_chunk_release(r, ch);
 	cr_receiver_pause(r);
 	ssize_t m;
 	cr_chunk more;
-	while (e == 0 && (m = cr_receiver_try_next(r, &more)) > 0) {
+	while ((m = cr_receiver_try_next(r, &more)) > 0) {
 		w->stats.bytes_in += (uint64_t)m;
-		if (verbose)
+		if (verbose && e == 0)
 			es_log_bytes(name, "received", more.data, more.len);
-		e = spill_add(sp, more.data, more.len);
-		cr_chunk_release(r, &more);
+		if (e == 0)
+			e = spill_add(c, sp, more.data, more.len);
+		cr_chunk_release(r, &more); /* after an error too: hold no buffer */
 	}
 	size_t sent = 0;
 	if (e == 0)
-		e = send_chunk(c->fd, sp->buf, sp->len, &sent, w->sh->opts->idle_ns, idle);
+		e = send_chunk(c->fd, sp->buf, sp->len, &sent, w->sh->opts, late);
 	w->stats.bytes_out += sent;
 	if (e == 0 && verbose)
 		es_log_bytes(name, "sent", sp->buf, sp->len);
-	sp->len = 0;
+	spill_free(c, sp);
 	cr_receiver_resume(r);
 	return e;
 }
@@ -151,7 +176,8 @@ static enum outcome echo(struct es_conn *c, const char *name, int *err)
 {
 	struct es_worker *w = c->w;
 	const struct es_options *o = w->sh->opts;
-	int verbose = es_log_enabled(), idle = 0;
+	int verbose = es_log_enabled();
+	enum outcome late = END_EOF; /* END_IDLE or END_SEND_TIMEOUT once one expired */
 	struct spill sp = {0};
 	cr_receiver *r;
 	ssize_t n;
@@ -161,7 +187,7 @@ static enum outcome echo(struct es_conn *c, const char *name, int *err)
 	for (;;) {
 		cr_chunk ch;
 		size_t sent;
-		n = next_chunk(r, &ch, o->idle_ns, &idle);
+		n = next_chunk(r, &ch, o->idle_ns, &late);
 		if (n <= 0)
 			break;
 		w->stats.bytes_in += (uint64_t)n;
@@ -170,7 +196,7 @@ static enum outcome echo(struct es_conn *c, const char *name, int *err)
 		n = send_fast(c->fd, ch.data, ch.len, &sent);
 		w->stats.bytes_out += sent;
 		if (n == -EAGAIN) {
-			n = spill_and_send(c, name, r, &ch, sent, &sp, &idle);
+			n = spill_and_send(c, name, r, &ch, sent, &sp, &late);
 			if (n < 0)
 				break;
 			continue;
@@ -181,7 +207,7 @@ static enum outcome echo(struct es_conn *c, const char *name, int *err)
 		if (n < 0)
 			break;
 	}
-	free(sp.buf);
+	spill_free(c, &sp);
 	cr_receiver_close(r);
 	*err = (int)n;
 	if (n == 0) {
@@ -193,8 +219,10 @@ static enum outcome echo(struct es_conn *c, const char *name, int *err)
 		cr_shutdown(c->fd, SHUT_WR);
 		return END_EOF;
 	}
-	if (idle)
-		return END_IDLE;
+	if (c->held_cut)
+		return END_HELD;
+	if (late != END_EOF)
+		return late;
 	if (n == -ECANCELED && c->cancel_requested)
 		return END_CUT;
 	return END_ERROR;
@@ -230,11 +258,18 @@ static int conn_main(void *arg)
 	}
 	if (!c->cancel_requested)
 		end = echo(c, name, &err);
-	cr_close(c->fd);
+	if (end == END_EOF)
+		cr_close(c->fd);
+	else
+		cr_close_reset(c->fd); /* abnormal: the client must not take it for an end */
 	if (end == END_EOF)
 		w->stats.completed++;
 	else if (end == END_IDLE)
 		w->stats.idle_closed++;
+	else if (end == END_SEND_TIMEOUT)
+		w->stats.send_timeouts++;
+	else if (end == END_HELD)
+		w->stats.held_cut++;
 	else if (end == END_ERROR)
 		w->stats.errors++;
 	if (es_log_enabled()) {
@@ -243,6 +278,11 @@ static int conn_main(void *arg)
 			es_log(name, "ERROR: %s", es_oserror(err, why, sizeof(why)));
 		else if (end == END_IDLE)
 			es_log(name, "idle timeout");
+		else if (end == END_SEND_TIMEOUT)
+			es_log(name, "send timeout: the client did not read");
+		else if (end == END_HELD)
+			es_log(name,
+			       "cut: copies for clients that do not read over --max-held-bytes");
 		else if (end == END_CUT)
 			es_log(name, "grace period over");
 		if (end != END_ERROR)
@@ -257,15 +297,16 @@ int es_conn_start(struct es_worker *w, int fd)
 	struct es_shared *sh = w->sh;
 	uint64_t max = sh->opts->max_conns;
 	if (max && atomic_fetch_add_explicit(&sh->live, 1, memory_order_relaxed) >= max) {
-		/* Over the limit: accepted and closed at once, the client sees EOF. */
+		/* Over the limit: accepted and reset at once (a refusal, not an
+		 * echo that ended). */
 		atomic_fetch_sub_explicit(&sh->live, 1, memory_order_relaxed);
 		w->stats.refused++;
-		close(fd);
+		cr_close_reset(fd);
 		return 0;
 	}
 	struct es_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
-		close(fd);
+		cr_close_reset(fd);
 		if (max)
 			atomic_fetch_sub_explicit(&sh->live, 1, memory_order_relaxed);
 		w->stats.errors++;
@@ -284,7 +325,7 @@ int es_conn_start(struct es_worker *w, int fd)
 	if (r < 0) {
 		w->stats.accepted--;
 		w->stats.errors++;
-		close(fd);
+		cr_close_reset(fd);
 		conn_end(c);
 	}
 	return r;

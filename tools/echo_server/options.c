@@ -19,6 +19,10 @@
 #define MIN_BUFFER_SIZE 64u
 #define MAX_BUFFER_SIZE (16u << 20)
 #define MAX_MAX_HELD 4096u
+#define DEF_IDLE_S 300		       /* a forgotten connection goes after 5 minutes */
+#define DEF_SEND_S 60		       /* as nginx's send_timeout */
+#define DEF_MAX_HELD_BYTES (64u << 20) /* copies for clients that do not read */
+#define MAX_MAX_HELD_BYTES (1ull << 40)
 
 static const char usage_text[] =
 	"Usage: coring-echo-server [OPTIONS]\n"
@@ -47,9 +51,21 @@ static const char usage_text[] =
 	"\n"
 	"Limits:\n"
 	"      --max-conns N     at most N connections at once; beyond it a new connection\n"
-	"                        is accepted and closed at once (default 0 = no limit)\n"
-	"      --idle-timeout S  close a connection that neither receives nor sends\n"
-	"                        for S seconds (default 0 = never; fractions allowed)\n"
+	"                        is accepted and reset at once (default 0 = as many as\n"
+	"                        the fd limit allows; accepting backs off at EMFILE)\n"
+	"      --idle-timeout S  reset a connection that neither receives nor sends\n"
+	"                        for S seconds (default 300; 0 = never; fractions allowed)\n"
+	"      --send-timeout S  reset a connection whose client takes none of the echo\n"
+	"                        for S seconds (default 60; 0 = never)\n"
+	"      --max-held-bytes B  bytes all connections may hold in copies for clients\n"
+	"                        that do not read (default 64m; k and m suffixes; 0 = no\n"
+	"                        limit), shared evenly by the workers.  Such a client is\n"
+	"                        no longer read from while its copy (about --max-held\n"
+	"                        buffers) waits; when the copies reach the budget, the\n"
+	"                        connections holding the most are reset, largest first\n"
+	"  Every close other than the answer to a client's end of stream (timeouts,\n"
+	"  limits, errors, the grace period's end) is a reset, so that a client never\n"
+	"  takes a cut-short echo for a finished one.\n"
 	"      --grace S         on SIGINT/SIGTERM, stop accepting and let connections\n"
 	"                        finish for S seconds, then close them (default 5);\n"
 	"                        a second signal ends the grace period at once\n"
@@ -76,6 +92,8 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_IDLE,
 	OPT_GRACE,
+	OPT_SEND_TIMEOUT,
+	OPT_MAX_HELD_BYTES,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +110,8 @@ static const struct option long_opts[] = {
 	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"grace", required_argument, NULL, OPT_GRACE},
+	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+	{"max-held-bytes", required_argument, NULL, OPT_MAX_HELD_BYTES},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -163,6 +183,9 @@ static void set_defaults(struct es_options *o)
 	o->buffers = DEF_BUFFERS;
 	o->buffer_size = DEF_BUFFER_SIZE;
 	o->max_held = DEF_MAX_HELD;
+	o->idle_ns = DEF_IDLE_S * 1000000000ull;
+	o->send_ns = DEF_SEND_S * 1000000000ull;
+	o->max_held_bytes = DEF_MAX_HELD_BYTES;
 }
 
 /* Applies one option with an argument.  Returns 0 or 2 (usage error printed). */
@@ -220,6 +243,17 @@ static int apply(struct es_options *o, int c, const char *arg, const char *name)
 			return usage_error("invalid --max-conns '%s' (expected 0..4294967295)",
 					   arg);
 		o->max_conns = v;
+		return 0;
+	case OPT_SEND_TIMEOUT:
+		if (parse_seconds(arg, &o->send_ns))
+			return usage_error(
+				"invalid --send-timeout '%s' (expected seconds, 0..86400)", arg);
+		return 0;
+	case OPT_MAX_HELD_BYTES:
+		if (parse_uint(arg, 0, MAX_MAX_HELD_BYTES, 1, &v))
+			return usage_error(
+				"invalid --max-held-bytes '%s' (expected 0..1048576m bytes)", arg);
+		o->max_held_bytes = v;
 		return 0;
 	case OPT_IDLE:
 	case OPT_GRACE:

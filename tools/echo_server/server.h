@@ -29,6 +29,8 @@ struct es_options {
 	int udp;				/* 1 = UDP echo on the IP addresses too */
 	uint64_t max_conns;			/* --max-conns: 0 = no limit */
 	uint64_t idle_ns;			/* --idle-timeout in ns: 0 = none */
+	uint64_t send_ns;			/* --send-timeout in ns: 0 = none */
+	uint64_t max_held_bytes;		/* --max-held-bytes: 0 = no limit */
 	uint64_t grace_ns;			/* --grace in ns */
 	unsigned buffers;			/* --buffers: pool buffers per worker */
 	size_t buffer_size;			/* --buffer-size: bytes per buffer */
@@ -91,6 +93,9 @@ struct es_stats {
 	uint64_t completed;	   /* connections that ended with the client's EOF */
 	uint64_t errors;	   /* connections that ended with a socket error */
 	uint64_t idle_closed;	   /* connections closed by --idle-timeout */
+	uint64_t send_timeouts;	   /* connections reset by --send-timeout */
+	uint64_t held_cut;	   /* connections reset over --max-held-bytes */
+	uint64_t held_peak;	   /* most bytes the worker's copies held at once */
 	uint64_t cancelled;	   /* connections cut at the end of the grace period */
 	uint64_t bytes_in;	   /* stream bytes received */
 	uint64_t bytes_out;	   /* stream bytes sent */
@@ -157,6 +162,8 @@ struct es_conn {
 	cr_task *task;		     /* its task once started, NULL before */
 	int fd;			     /* the connected socket */
 	int cancel_requested;	     /* 1 = cut before the task started */
+	int held_cut;		     /* 1 = cut over --max-held-bytes (held.c) */
+	size_t held;		     /* bytes of its copy for a client that does not read */
 	uint64_t seq;		     /* connection number (Unix log names) */
 };
 
@@ -183,6 +190,9 @@ struct es_worker {
 	int draining;	       /* 1 once the grace period began */
 	cr_event drained;      /* set when draining and the list is empty */
 	int start_error;       /* why the worker could not start, 0 if it did */
+	size_t held_budget;    /* its share of --max-held-bytes, 0 = no limit */
+	size_t held_bytes;     /* bytes its connections' copies hold */
+	size_t held_doomed;    /* of those, bytes of connections cut and not yet ended */
 	struct es_stats stats; /* its counters */
 };
 
@@ -208,6 +218,16 @@ int es_accept_main(void *arg);
 /* Starts a connection task for fd on the calling worker, or closes fd at
  * once when --max-conns is reached.  Returns 0 or -errno (fd closed). */
 int es_conn_start(struct es_worker *w, int fd);
+
+/* Accounts for more bytes of c's copy (a client that does not read).
+ * When the worker's copies would go over its share of --max-held-bytes,
+ * the connections holding the most (counting c's more bytes) are cut,
+ * largest first, until the rest fits; if that is c itself, nothing is
+ * accounted.  Returns 0, or -ENOBUFS when c must end (c->held_cut set). */
+int es_held_reserve(struct es_conn *c, size_t more);
+
+/* Accounts for c's copy being freed (all of c->held).  Returns nothing. */
+void es_held_release(struct es_conn *c);
 
 /* One UDP echo loop on one socket of the calling worker. */
 struct es_udp_loop {

@@ -89,6 +89,9 @@ void es_stats_add(struct es_stats *a, const struct es_stats *b)
 	a->completed += b->completed;
 	a->errors += b->errors;
 	a->idle_closed += b->idle_closed;
+	a->send_timeouts += b->send_timeouts;
+	a->held_cut += b->held_cut;
+	a->held_peak += b->held_peak;
 	a->cancelled += b->cancelled;
 	a->bytes_in += b->bytes_in;
 	a->bytes_out += b->bytes_out;
@@ -110,8 +113,12 @@ void es_stats_print(const struct es_stats *s, double seconds)
 		"  stream      %" PRIu64 " bytes in, %" PRIu64 " bytes out\n"
 		"  udp         %" PRIu64 " datagrams in (%" PRIu64 " bytes), %" PRIu64
 		" out (%" PRIu64 " bytes), %" PRIu64 " errors\n"
-		"  accept      %" PRIu64 " EMFILE/ENFILE failures (retried)\n",
+		"  accept      %" PRIu64 " EMFILE/ENFILE failures (retried)\n"
+		"  limits      %" PRIu64 " send timeouts, %" PRIu64
+		" cut over --max-held-bytes; copies for clients that do not read peaked at %" PRIu64
+		" bytes (sum of the workers' peaks)\n",
 		seconds, s->accepted, s->completed, s->errors, s->idle_closed, s->cancelled,
 		s->refused, s->bytes_in, s->bytes_out, s->udp_in, s->udp_bytes_in, s->udp_out,
-		s->udp_bytes_out, s->udp_errors, s->accept_fd_errors);
+		s->udp_bytes_out, s->udp_errors, s->accept_fd_errors, s->send_timeouts, s->held_cut,
+		s->held_peak);
 }

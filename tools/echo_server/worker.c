@@ -126,6 +126,10 @@ int es_worker_main(void *arg)
 	memset(&lp, 0, sizeof(lp));
 	w->conns.next = w->conns.prev = &w->conns;
 	cr_event_init(&w->drained);
+	if (o->max_held_bytes) { /* this worker's share, at least a byte */
+		uint64_t share = o->max_held_bytes / w->sh->set->workers;
+		w->held_budget = share ? (size_t)share : 1;
+	}
 	int r = cr_bufpool_create(&w->pool, o->buffers, o->buffer_size);
 	if (r < 0) {
 		fprintf(stderr,

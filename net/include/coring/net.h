@@ -138,6 +138,18 @@ int cr_shutdown(int fd, int how);
  * -ECANCELED / -ETIMEDOUT: the fd is closed in every case. */
 int cr_close(int fd);
 
+/* Abortive close, for every close that is not a clean end (an internal
+ * error, a limit or timeout cutting the connection): sets SO_LINGER with a
+ * zero time, then closes as cr_close does (operations of this worker's ring
+ * in flight on fd are cancelled and awaited, shielded).  Unsent data is
+ * dropped and a TCP peer gets a reset: its reads fail with ECONNRESET, so it
+ * cannot mistake a cut-short exchange for a finished one.  On a Unix stream
+ * socket Linux resets the peer only if data it sent was left unread;
+ * otherwise the peer reads end of stream.  Returns 0, or -errno of
+ * setsockopt (-ENOTSOCK, ...) or of close; the fd is closed in every case
+ * except -EBADF for a negative fd. */
+int cr_close_reset(int fd);
+
 /* Sets TCP_NODELAY.  Returns 0 or -errno. */
 int cr_set_nodelay(int fd, int on);
 
@@ -179,6 +191,10 @@ ssize_t cr_sendto(int fd, const void *buf, size_t len, const cr_addr *to);
  *   - the application holds `max_held` chunks (it cannot send them on: a
  *     slow peer): the receiver stops receiving (back-pressure, nothing is
  *     buffered without bound) and resumes once it holds half as many;
+ *   - the application must wait for a long time (a peer that does not
+ *     read) with a pool others share: it pauses the receiver, takes and
+ *     releases every queued chunk (copying the data elsewhere), and then
+ *     holds no buffer at all until it resumes (cr_receiver_pause);
  *   - close with the receive in flight: it is cancelled and its completion
  *     awaited, and every buffer still queued goes back to the pool.
  * Pools and receivers belong to the worker that created them; use them
@@ -226,10 +242,15 @@ ssize_t cr_receiver_next(cr_receiver *r, cr_chunk *c);
  * chunk (nor end of stream or error) is queued. */
 ssize_t cr_receiver_try_next(cr_receiver *r, cr_chunk *c);
 
-/* Stops receiving (the receive in flight is cancelled; chunks it still
- * delivers are queued) until cr_receiver_resume: an application that
- * cannot pass data on, e.g. to a peer that does not read, can copy what it
- * holds elsewhere and give the pool its buffers back.  Returns nothing. */
+/* Stops receiving until cr_receiver_resume: an application that cannot
+ * pass data on, e.g. to a peer that does not read, can copy what it holds
+ * elsewhere and give the pool its buffers back.  The receive in flight is
+ * cancelled and, from a task on the receiver's worker, its last completion
+ * awaited (shielded, like the closing calls: a cancellation stays pending),
+ * so when this returns every chunk the kernel delivered is queued
+ * (cr_receiver_try_next hands them out) and no buffer is taken from the
+ * pool until the resume, not even by a receive that cr_chunk_release
+ * re-armed just before.  Returns nothing. */
 void cr_receiver_pause(cr_receiver *r);
 
 /* Receives again after cr_receiver_pause.  Returns nothing. */
