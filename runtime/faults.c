@@ -36,7 +36,7 @@ struct cr__faults {
 	size_t len;	/* entries */
 };
 
-static _Atomic uint64_t counts[CR__FAULT_NKINDS];
+static uint64_t counts[CR__FAULT_NKINDS]; /* per kind; __atomic builtins only */
 
 /* Returns the next number of the worker's sequence (splitmix64). */
 static uint64_t next(cr__faults *f)
