@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "faults.h"
 #include "setup_error.h"
 #include "task.h"
 #include "wait.h"
@@ -120,18 +121,50 @@ unsigned cr__ring_setup_flags(const struct cr__ring *r)
 	return r->flags;
 }
 
-static void dispatch(cr__worker *w, struct io_uring_cqe *cqe)
+/* Hands one completion to its waiter or handler.  Returns nothing. */
+static void deliver(cr__worker *w, uint64_t ud, int res, uint32_t flags)
 {
-	uint64_t ud = cqe->user_data;
 	if (ud == CR__UD_IGNORE)
 		return;
 	if (ud & CR__UD_HANDLER) {
 		cr__cqe_handler *h = (cr__cqe_handler *)(uintptr_t)(ud & ~(uint64_t)CR__UD_HANDLER);
-		h->fn(h, cqe->res, cqe->flags);
+		h->fn(h, res, flags);
 		return;
 	}
 	w->inflight--;
-	cr__wake((cr__wait *)(uintptr_t)ud, cqe->res);
+	cr__wake((cr__wait *)(uintptr_t)ud, res);
+}
+
+static void dispatch(cr__worker *w, struct io_uring_cqe *cqe)
+{
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	if (w->faults && cqe->user_data != CR__UD_IGNORE &&
+	    cr__faults_delay(w->faults, cqe->user_data, cqe->res, cqe->flags))
+		return;
+#endif
+	deliver(w, cqe->user_data, cqe->res, cqe->flags);
+}
+
+/* Delivers the completions the fault injector held that are now due (none
+ * when it is off).  Returns how many. */
+static unsigned release_held(cr__worker *w)
+{
+	unsigned n = 0;
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	uint64_t ud;
+	int res;
+	uint32_t flags;
+	if (!w->faults)
+		return 0;
+	cr__faults_pass(w->faults);
+	while (cr__faults_take(w->faults, &ud, &res, &flags)) {
+		deliver(w, ud, res, flags);
+		n++;
+	}
+#else
+	(void)w;
+#endif
+	return n;
 }
 
 /* Dispatches every CQE in the ring, flushing kernel-side overflow too.
@@ -139,7 +172,7 @@ static void dispatch(cr__worker *w, struct io_uring_cqe *cqe)
 static unsigned reap(cr__worker *w)
 {
 	struct io_uring *u = &w->ring->uring;
-	unsigned total = 0;
+	unsigned released = release_held(w), total = 0;
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
@@ -156,7 +189,7 @@ static unsigned reap(cr__worker *w)
 		io_uring_get_events(u); /* moves overflowed CQEs into the ring */
 	}
 	w->stats.cqes += total;
-	return total;
+	return total + released;
 }
 
 /* Submits what is queued; on pushback (-EBUSY/-EAGAIN) reaps and retries. */
@@ -189,8 +222,32 @@ struct io_uring_sqe *cr__ring_sqe(cr__worker *w)
 	return sqe;
 }
 
+#if defined(CORING_FAULTS) && CORING_FAULTS
+/* cr__ring_queue under the fault injector: the SQE may be shortened, or not
+ * submitted at all and completed with an error at the next pass. */
+static void queue_faulted(cr__worker *w, const struct io_uring_sqe *tmpl, uint64_t user_data)
+{
+	struct io_uring_sqe s;
+	memcpy(&s, tmpl, sizeof(s));
+	int res = cr__faults_submit(w->faults, &s);
+	if (res < 0 && cr__faults_hold(w->faults, user_data, res, 0, 0) == 0) {
+		w->sq_dirty = 1; /* the loop must come round to deliver it */
+		return;
+	}
+	struct io_uring_sqe *sqe = cr__ring_sqe(w);
+	memcpy(sqe, &s, sizeof(*sqe));
+	io_uring_sqe_set_data64(sqe, user_data);
+}
+#endif
+
 void cr__ring_queue(cr__worker *w, const struct io_uring_sqe *tmpl, uint64_t user_data)
 {
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	if (w->faults) {
+		queue_faulted(w, tmpl, user_data);
+		return;
+	}
+#endif
 	struct io_uring_sqe *sqe = cr__ring_sqe(w);
 	memcpy(sqe, tmpl, sizeof(*sqe));
 	io_uring_sqe_set_data64(sqe, user_data);
@@ -208,6 +265,10 @@ unsigned cr__ring_poll(cr__worker *w, int wait, uint64_t deadline_ns)
 	struct io_uring *u = &w->ring->uring;
 	unsigned pending = io_uring_sq_ready(u);
 	int r;
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	if (w->faults && cr__faults_held(w->faults))
+		wait = 0; /* held completions are delivered by the coming passes */
+#endif
 	w->stats.enter_calls++;
 	if (!wait) {
 		r = io_uring_submit_and_get_events(u);
@@ -229,6 +290,10 @@ unsigned cr__ring_poll(cr__worker *w, int wait, uint64_t deadline_ns)
 	if (io_uring_sq_ready(u) && (r == -EBUSY || r == -EAGAIN))
 		submit_pending(w);
 	w->sq_dirty = io_uring_sq_ready(u) != 0;
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	if (w->faults && cr__faults_held(w->faults))
+		w->sq_dirty = 1; /* come back soon: completions are held */
+#endif
 	return n;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "fiber.h"
 #include "offload.h"
 #include "remote.h"
@@ -106,6 +107,9 @@ static void worker_destroy(cr__worker *w)
 	cr__callbacks_destroy(&w->callbacks);
 	cr__stack_pool_destroy(&w->stacks);
 	cr__ring_close(w->ring);
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	cr__faults_destroy(w->faults);
+#endif
 	if (w->event_fd >= 0)
 		close(w->event_fd);
 	if (w->signal_fd >= 0)
@@ -131,6 +135,10 @@ static int worker_create(cr__runtime *rt, unsigned id, char *why, size_t whylen)
 	cr__stack_pool_init(&w->stacks);
 	cr__list_init(&w->all);
 	int r = cr__ring_open(&w->ring, &rt->cfg, why, whylen);
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	if (r == 0)
+		r = cr__faults_create(&w->faults, getenv("CORING_FAULTS"), id, why, whylen);
+#endif
 	if (r == 0 && (r = cr__remote_init(w)) < 0)
 		snprintf(why, whylen, "could not create the worker's eventfd: %s", strerror(-r));
 	if (r == 0 && (r = cr__overflow_init(w)) < 0)

@@ -91,6 +91,9 @@ typedef struct cr__worker {
 	const void *sched_stack_lo; /* ASan: scheduler stack bottom */
 	size_t sched_stack_size;    /* ASan: scheduler stack size */
 	void *sched_fiber;	    /* TSan fiber of the scheduler */
+#if defined(CORING_FAULTS) && CORING_FAULTS
+	struct cr__faults *faults; /* the fault injector (CORING_FAULTS), or NULL */
+#endif
 } cr__worker;
 
 #endif
