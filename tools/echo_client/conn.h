@@ -59,6 +59,7 @@ typedef struct ec_conn {
 	int shut;	      /* 1 once the write side is shut down */
 	int connected;	      /* 1 once it connected (the connection started) */
 	int eof;	      /* 1 once the server ended its stream */
+	int reset;	      /* 1 once a send or receive saw the server reset the connection */
 	int failed;	      /* 1 once an error happened on this connection */
 	int corruption_shown; /* 1 once a corruption of it was printed */
 } ec_conn;

@@ -80,6 +80,8 @@ static void consume(ec_conn *c, const uint8_t *data, size_t n, uint64_t now)
 static void end_of_stream(ec_conn *c)
 {
 	c->eof = 1;
+	if (c->reset)
+		return; /* the end a reset leaves behind: already counted as an error */
 	if (c->count > 0)
 		ec_conn_error(c, &c->w->st.closed_early,
 			      "the server closed the connection with %llu bytes of %u message%s "
@@ -121,8 +123,11 @@ void ec_receiver_run(ec_conn *c)
 			continue;
 		if (n == 0)
 			end_of_stream(c);
-		else if (n != -ETIMEDOUT && n != -ECANCELED)
+		else if (n != -ETIMEDOUT && n != -ECANCELED) {
+			if (n == -ECONNRESET)
+				c->reset = 1;
 			ec_conn_error(c, &c->w->st.recv_errors, "receive: %s", strerror((int)-n));
+		}
 		/* -ETIMEDOUT: the grace period is over (what is still in flight is
 		 * counted as unanswered by the caller, a stream the server did not
 		 * end as not closed); -ECANCELED: abandoned. */

@@ -69,6 +69,8 @@ static int cut_short(ec_conn *c, unsigned n, size_t sent, int err)
 		}
 	}
 	ec_conn_settle(c, cr_now_ns());
+	if (err == -ECONNRESET || err == -EPIPE)
+		c->reset = 1;
 	if (err != -ECANCELED)
 		ec_conn_error(c, &c->w->st.send_errors, "send: %s", strerror(-err));
 	return err;
