@@ -121,6 +121,8 @@ int cr_stream_at_eof(const cr_stream *s)
 static size_t take(cr_stream *s, void *buf, size_t len)
 {
 	size_t n = buffered(s) < len ? buffered(s) : len;
+	if (!n)
+		return 0; /* rbuf may be NULL */
 	memcpy(buf, s->rbuf + s->rstart, n);
 	s->rstart += n;
 	return n;

@@ -168,6 +168,8 @@ int cr_stream_writev(cr_stream *s, const struct iovec *iov, int n)
 	if (reserve(&s->acc, total))
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
+		if (!iov[i].iov_len)
+			continue; /* its base may be NULL */
 		memcpy(s->acc.data + s->acc.len, iov[i].iov_base, iov[i].iov_len);
 		s->acc.len += iov[i].iov_len;
 	}

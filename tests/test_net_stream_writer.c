@@ -108,6 +108,8 @@ static void bad_input(void)
 	CHECK_EQ_INT(cr_stream_writev(s, iov, 2), -EINVAL); /* a NULL piece: nothing added */
 	CHECK_EQ_U64(cr_stream_write_buffered(s), 0);
 	CHECK_EQ_INT(cr_stream_writev(s, NULL, 0), 0);
+	struct iovec empty = {NULL, 0};
+	CHECK_EQ_INT(cr_stream_writev(s, &empty, 1), 0); /* an empty piece may be NULL */
 	CHECK_EQ_INT(cr_stream_sendfile(s, 0, -1, 1, &sent), -EINVAL);
 	int dead = 1000; /* not open (a closed low number could come back as the splice pipe) */
 	CHECK_EQ_INT(fcntl(dead, F_GETFD), -1);
