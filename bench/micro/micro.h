@@ -87,5 +87,6 @@ void micro_register_timers();
 void micro_register_xworker();
 void micro_register_baselines();
 void micro_register_uring();
+void micro_register_stream();
 
 #endif

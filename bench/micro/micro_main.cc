@@ -79,6 +79,7 @@ int main(int argc, char **argv)
 	micro_register_xworker();
 	micro_register_baselines();
 	micro_register_uring();
+	micro_register_stream();
 	add_context();
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();

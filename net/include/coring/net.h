@@ -299,6 +299,163 @@ uint64_t cr_acceptor_errors(const cr_acceptor *a);
  * a is always freed.  The listening fd stays open.  Returns 0 or -EXDEV. */
 int cr_acceptor_close(cr_acceptor *a);
 
+/* ---- buffered streams: cr_stream --------------------------------------------------------- */
+
+/*
+ * A cr_stream is one connected stream socket (TCP or Unix) with a buffered
+ * reader and a buffered writer, as asyncio's StreamReader / StreamWriter.
+ * It belongs to the worker that opened it and to one task at a time: two
+ * tasks may not read at once, nor drain at once (-EBUSY).  Every call that
+ * waits returns -ECANCELED if the task is cancelled and -ETIMEDOUT if a
+ * deadline scope around it expires; no byte is lost then (a read keeps what
+ * arrived in the buffer; readexactly reports what it already copied).
+ *
+ * Reader.  Bytes are received into the stream's buffer, which grows up to
+ * `limit` bytes and never beyond (bounded by default: a peer cannot make a
+ * stream hold more).  End of stream and a connection error are lasting:
+ * buffered bytes are delivered first, then every read reports 0 / -ENODATA
+ * (end of stream, see each call) or the error (-ECONNRESET, ...).
+ *   -ENODATA   end of stream came first (asyncio's IncompleteReadError)
+ *   -EMSGSIZE  a line or readuntil result longer than the limit (asyncio's
+ *              LimitOverrunError): nothing consumed, no buffered byte lost
+ * Zero-copy parsing: cr_stream_peek shows the buffered bytes, cr_stream_fill
+ * waits for more, cr_stream_consume drops what the parser used.
+ *
+ * Writer.  cr_stream_write copies into the stream's buffer and returns at
+ * once; what the task writes before it next waits (or yields) goes to the
+ * kernel in one send, queued at the end of that loop iteration, and writes
+ * made while a send is in flight go out together in the next one.  The
+ * buffer grows as written: cr_stream_drain is the back-pressure (asyncio's
+ * high and low water marks).  A failed send is lasting: every later write,
+ * drain, flush reports its error (-EPIPE, -ECONNRESET, ...).
+ */
+
+/* Defaults of cr_stream_opts (asyncio's StreamReader limit and write buffer limits). */
+#define CR_STREAM_LIMIT_DEFAULT (64u * 1024u)	   /* read limit */
+#define CR_STREAM_HIGH_WATER_DEFAULT (64u * 1024u) /* drain waits above this */
+#define CR_STREAM_READ_SIZE_DEFAULT (16u * 1024u)  /* first read buffer and receive size */
+/* Largest read limit accepted. */
+#define CR_STREAM_LIMIT_MAX (1u << 30)
+
+/* Options of cr_stream_open; NULL or zeroed fields mean defaults. */
+typedef struct cr_stream_opts {
+	size_t limit;	   /* most bytes buffered for reading, longest line; 0 = 64 KiB */
+	size_t high_water; /* drain waits when more is buffered for writing; 0 = 64 KiB */
+	size_t low_water;  /* ... until no more than this is; 0 = high_water / 4 */
+	size_t read_size;  /* first read buffer (grows to limit); 0 = min(16 KiB, limit) */
+} cr_stream_opts;
+
+/* A connection's buffered reader and writer. */
+typedef struct cr_stream cr_stream;
+
+struct iovec; /* <sys/uio.h> */
+
+/* Wraps the connected stream socket fd, which the stream owns from now on
+ * (cr_stream_close closes it).  Allocates the stream, not its buffers.
+ * Returns 0, -EINVAL (out NULL, limit > CR_STREAM_LIMIT_MAX, low_water >
+ * high_water), -EBADF (fd not open), -ENOTSOCK, -EPROTOTYPE (not a stream
+ * socket), -ENOMEM, -EPERM outside a task.  On failure fd stays open. */
+int cr_stream_open(cr_stream **out, int fd, const cr_stream_opts *opts);
+
+/* Returns the stream's socket, or -EINVAL for NULL. */
+int cr_stream_fd(const cr_stream *s);
+
+/* Reads up to len bytes: what is buffered, else waits for one receive.
+ * Returns the count (> 0), 0 at end of stream or for len 0, -errno of the
+ * connection (-ECONNRESET, ...), -EINVAL (NULL), -EBUSY (another task
+ * reads), -EXDEV (another worker), -ECANCELED, -ETIMEDOUT. */
+ssize_t cr_stream_read(cr_stream *s, void *buf, size_t len);
+
+/* Reads exactly n bytes into buf (any n: large reads go straight into buf).
+ * *got (may be NULL) gets the bytes stored in buf and consumed, in every
+ * case: on an error they are the partial data (asyncio's
+ * IncompleteReadError.partial), and a cancelled or timed out call loses
+ * nothing if the caller keeps them.  Returns n (0 for n = 0), -ENODATA (end
+ * of stream first), -errno of the connection, -EINVAL, -EBUSY, -EXDEV,
+ * -ECANCELED, -ETIMEDOUT. */
+ssize_t cr_stream_readexactly(cr_stream *s, void *buf, size_t n, size_t *got);
+
+/* Waits until the buffered bytes contain the delimiter (dlen bytes), then
+ * consumes everything up to and including it.  *line gets a pointer into the
+ * stream's buffer, valid until the stream's next reading call (read,
+ * readexactly, readuntil, readline, fill) or its close.  Returns the
+ * length including the delimiter, -EMSGSIZE (the delimiter ends beyond the
+ * limit, or limit bytes are buffered without it: nothing consumed),
+ * -ENODATA (end of stream before a delimiter: the bytes stay buffered for
+ * cr_stream_peek / cr_stream_read), -errno of the connection, -EINVAL
+ * (NULL, dlen 0 or dlen > limit), -EBUSY, -EXDEV, -ECANCELED, -ETIMEDOUT. */
+ssize_t cr_stream_readuntil(cr_stream *s, const void *delim, size_t dlen, const void **line);
+
+/* cr_stream_readuntil with the delimiter "\n".  Returns as it. */
+ssize_t cr_stream_readline(cr_stream *s, const void **line);
+
+/* Zero-copy look at the buffered bytes, without waiting or consuming.
+ * *data gets a pointer valid until the next reading call or close.
+ * Returns the number buffered (0: none), -EINVAL (NULL). */
+ssize_t cr_stream_peek(cr_stream *s, const void **data);
+
+/* Waits for one receive that adds to the buffered bytes.  Returns the number
+ * buffered now (more than before), 0 at end of stream (what was buffered
+ * stays), -EMSGSIZE (limit bytes already buffered: consume some first),
+ * -errno of the connection, -EINVAL, -EBUSY, -EXDEV, -ECANCELED, -ETIMEDOUT. */
+ssize_t cr_stream_fill(cr_stream *s);
+
+/* Drops the first n buffered bytes (after a peek).  Returns 0, -EINVAL (NULL,
+ * or n larger than what is buffered: nothing dropped). */
+int cr_stream_consume(cr_stream *s, size_t n);
+
+/* Returns 1 if the end of stream was received and nothing is buffered
+ * (asyncio's at_eof), 0 otherwise (also for NULL). */
+int cr_stream_at_eof(const cr_stream *s);
+
+/* Copies len bytes into the write buffer and returns without waiting; they
+ * are sent at the end of the loop iteration (see the top of this section).
+ * Returns 0, the lasting error of an earlier send (-EPIPE, -ECONNRESET,
+ * ...), -EPIPE after write_eof, -EINVAL (NULL), -EXDEV, -ENOMEM. */
+int cr_stream_write(cr_stream *s, const void *data, size_t len);
+
+/* As cr_stream_write for the n pieces of iov, in order.  Returns as it
+ * (-EINVAL also for iov NULL with n > 0); on -ENOMEM nothing was added. */
+int cr_stream_writev(cr_stream *s, const struct iovec *iov, int n);
+
+/* Returns the bytes written and not yet sent (asyncio's
+ * get_write_buffer_size), 0 for NULL. */
+size_t cr_stream_write_buffered(const cr_stream *s);
+
+/* Back-pressure (asyncio's drain): returns at once if no more than
+ * high_water bytes are waiting to be sent, else waits until no more than
+ * low_water are.  Returns 0, the lasting error of a send, -EINVAL, -EBUSY
+ * (another task drains), -EXDEV, -ECANCELED, -ETIMEDOUT. */
+int cr_stream_drain(cr_stream *s);
+
+/* Waits until every written byte has been sent.  Returns as cr_stream_drain. */
+int cr_stream_flush(cr_stream *s);
+
+/* Sends what is buffered, then half-closes (shutdown SHUT_WR: the peer reads
+ * end of stream); later writes return -EPIPE, reading goes on.  Returns 0
+ * (also when already done), as cr_stream_flush, or -errno of shutdown. */
+int cr_stream_write_eof(cr_stream *s);
+
+/* Sends count bytes of the file file_fd from offset (after what is
+ * buffered), spliced through a pipe on the ring: the bytes never enter user
+ * space.  *sent (may be NULL) gets the bytes sent in every case.  Returns
+ * count, fewer if the file ends first, -EINVAL (NULL, negative offset),
+ * -EPIPE after write_eof, -errno of the file or the connection (lasting
+ * for the connection's), -EBUSY, -EXDEV, -ECANCELED, -ETIMEDOUT. */
+ssize_t cr_stream_sendfile(cr_stream *s, int file_fd, off_t offset, size_t count, size_t *sent);
+
+/*
+ * Sends what is buffered, waiting within the caller's cancellation and
+ * deadline scope, then closes the socket and frees s.  If the bytes could
+ * not all be sent (interrupted, or the connection failed) the rest is
+ * dropped and the connection is reset (SO_LINGER 0), never ended cleanly.
+ * The final waits (the send in flight, cr_close) are shielded.  Returns 0,
+ * -EINVAL (NULL), -EBUSY (another task is inside a call on s: nothing done),
+ * -EXDEV (another worker: nothing done), or why bytes were dropped (the
+ * send's error, -ECANCELED, -ETIMEDOUT); s is freed in those cases.
+ */
+int cr_stream_close(cr_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* The buffered stream's state, shared by its reader, writer, file sender and open/close. */
+#ifndef CORING_NET_STREAM_IMPL_H
+#define CORING_NET_STREAM_IMPL_H
+
+#include <coring/net.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime_internal.h"
+
+/* A growable byte buffer of the writer. */
+typedef struct cr__wbuf {
+	char *data; /* the bytes */
+	size_t len; /* bytes in use */
+	size_t cap; /* bytes allocated */
+} cr__wbuf;
+
+struct cr_stream {
+	struct cr__worker *w; /* the owning worker */
+	int fd;		      /* the socket (owned) */
+	/* reader */
+	char *rbuf;	     /* read buffer (allocated at the first receive) */
+	size_t rcap;	     /* its size: read_size at first, doubled up to limit */
+	size_t rstart, rend; /* buffered bytes are rbuf[rstart .. rend) */
+	size_t limit;	     /* most bytes buffered, longest readuntil result */
+	size_t read_size;    /* first rcap, and the smallest read sent straight to a caller */
+	int rerr;	     /* lasting receive error, 0 if none */
+	uint8_t reof;	     /* end of stream received */
+	uint8_t reading;     /* a task is inside a receive */
+	/* writer */
+	cr__wbuf acc;		 /* written, not yet handed to the kernel */
+	cr__wbuf fly;		 /* handed to the kernel: fly.data[fly_off .. fly.len) unsent */
+	size_t fly_off;		 /* bytes of fly already sent */
+	size_t high, low;	 /* drain's water marks */
+	cr__cqe_handler send_h;	 /* completions of the send in flight */
+	cr_callback_id flush_id; /* the scheduled end-of-iteration flush, 0 if none */
+	int werr;		 /* lasting send error, 0 if none */
+	uint8_t sending;	 /* a send is in the kernel */
+	uint8_t wclosed;	 /* write_eof done */
+	uint8_t splicing;	 /* cr_stream_sendfile runs: no send may start meanwhile */
+	uint8_t closing;	 /* cr_stream_close cancels the send: do not start another */
+	cr__wait *drain_waiter;	 /* the task waiting for the buffer to empty, or NULL */
+	size_t drain_target;	 /* it is woken when no more than this is unsent */
+	cr__wait *close_waiter;	 /* close waiting for the last send completion, or NULL */
+	int pipe_r, pipe_w;	 /* the splice pipe of cr_stream_sendfile, -1 until needed */
+};
+
+/* Returns the bytes written and not yet sent. */
+static inline size_t cr__stream_unsent(const cr_stream *s)
+{
+	return s->acc.len + (s->fly.len - s->fly_off);
+}
+
+/* Hands what is buffered to the kernel if no send is in flight (one send).
+ * Returns nothing. */
+void cr__stream_start_send(cr_stream *s);
+
+/* Waits until no more than target written bytes are unsent (starting the
+ * send).  Returns 0, the lasting send error, -EBUSY (another task waits),
+ * -ECANCELED, -ETIMEDOUT. */
+int cr__stream_wait_unsent(cr_stream *s, size_t target);
+
+/* Checks the common arguments of a call on s: not NULL, on its worker.
+ * Returns 0, -EINVAL or -EXDEV. */
+int cr__stream_check(const cr_stream *s);
+
+#endif
