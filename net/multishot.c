@@ -18,7 +18,7 @@ static void arm(cr__multishot *m)
 	struct io_uring_sqe tmpl;
 	m->ops->prep(m, &tmpl);
 	cr__ring_queue(m->w, &tmpl, user_data(m));
-	cr__ring_multishot_armed(m->w);
+	cr__ring_handler_op_begin(m->w);
 	m->armed = 1;
 }
 
@@ -36,7 +36,7 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 	cr__multishot *m = cr__container_of(h, cr__multishot, handler);
 	m->ops->complete(m, res, flags);
 	if (!(flags & IORING_CQE_F_MORE)) {
-		cr__ring_multishot_ended(m->w);
+		cr__ring_handler_op_end(m->w);
 		m->armed = 0;
 		m->cancelling = 0;
 		if (!m->closing)

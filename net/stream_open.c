@@ -94,13 +94,6 @@ static void stop_sending(cr_stream *s)
 	s->close_waiter = NULL;
 }
 
-/* Makes the coming close a reset (SO_LINGER with timeout 0).  Returns nothing. */
-static void reset_on_close(int fd)
-{
-	struct linger l = {1, 0};
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-}
-
 int cr_stream_close(cr_stream *s)
 {
 	int e = cr__stream_check(s);
@@ -112,9 +105,9 @@ int cr_stream_close(cr_stream *s)
 	if (cr__stream_unsent(s))
 		r = s->werr ? s->werr : cr__stream_wait_unsent(s, 0);
 	stop_sending(s);
-	if (cr__stream_unsent(s) || s->werr)
-		reset_on_close(s->fd); /* bytes dropped: an abnormal end is a reset */
-	int c = cr_close(s->fd);
+	/* bytes dropped: an abnormal end is a reset */
+	int dropped = cr__stream_unsent(s) || s->werr;
+	int c = dropped ? cr_close_reset(s->fd) : cr_close(s->fd);
 	if (s->pipe_r >= 0) {
 		close(s->pipe_r);
 		close(s->pipe_w);

@@ -37,7 +37,7 @@ static void queue_send(cr_stream *s)
 	sqe.len = (uint32_t)(len > MAX_SEND ? MAX_SEND : len);
 	sqe.msg_flags = MSG_NOSIGNAL;
 	cr__ring_queue(s->w, &sqe, (uint64_t)(uintptr_t)&s->send_h | CR__UD_HANDLER);
-	cr__ring_multishot_armed(s->w); /* a handler's operation: reaped while tasks keep busy */
+	cr__ring_handler_op_begin(s->w); /* a handler's operation: reaped while tasks keep busy */
 	s->sending = 1;
 }
 
@@ -47,7 +47,7 @@ static void on_send(cr__cqe_handler *h, int res, uint32_t flags)
 {
 	cr_stream *s = cr__container_of(h, cr_stream, send_h);
 	(void)flags;
-	cr__ring_multishot_ended(s->w);
+	cr__ring_handler_op_end(s->w);
 	s->sending = 0;
 	if (res > 0) {
 		s->fly_off += (size_t)res;

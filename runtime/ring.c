@@ -106,14 +106,14 @@ void cr__ring_submit_now(cr__worker *w)
 		w->stats.sqes_submitted += (unsigned)r;
 }
 
-void cr__ring_multishot_armed(cr__worker *w)
+void cr__ring_handler_op_begin(cr__worker *w)
 {
-	w->multishots++;
+	w->handler_ops++;
 }
 
-void cr__ring_multishot_ended(cr__worker *w)
+void cr__ring_handler_op_end(cr__worker *w)
 {
-	w->multishots--;
+	w->handler_ops--;
 }
 
 unsigned cr__ring_setup_flags(const struct cr__ring *r)

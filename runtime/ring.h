@@ -52,12 +52,13 @@ void cr__ring_queue(struct cr__worker *w, const struct io_uring_sqe *tmpl, uint6
  * Returns nothing. */
 void cr__ring_cancel(struct cr__worker *w, uint64_t target);
 
-/* Counts one more (armed) or one fewer (its last completion came) multishot
- * operation of w whose completions go to a handler, so that a worker kept
- * busy by ready tasks still reaps them every ready_budget items, as it does
- * for operations a task waits for.  Returns nothing. */
-void cr__ring_multishot_armed(struct cr__worker *w);
-void cr__ring_multishot_ended(struct cr__worker *w);
+/* Counts one more (submitted or armed) or one fewer (its last completion
+ * came) operation of w whose completions go to a handler (a multishot, a
+ * stream's background send), so that a worker kept busy by ready tasks still
+ * reaps them every ready_budget items, as it does for operations a task
+ * waits for.  Returns nothing. */
+void cr__ring_handler_op_begin(struct cr__worker *w);
+void cr__ring_handler_op_end(struct cr__worker *w);
 
 /* Submits pending SQEs and reaps completions.  If wait is set, blocks until a
  * completion arrives or until the absolute monotonic time deadline_ns

@@ -70,11 +70,11 @@ static void resume_task(cr__worker *w, cr_task *t)
 	finish_exit(w);
 }
 
-/* Returns 1 if operations are in the kernel (waits or armed multishots) and
- * the ready budget since the last look at the ring is used up. */
+/* Returns 1 if operations are in the kernel (task waits, or operations with a handler such as
+ * multishots) and the ready budget since the last look at the ring is used up. */
 static int io_due(const cr__worker *w)
 {
-	return (w->inflight || w->multishots) && w->since_poll >= w->cfg.ready_budget;
+	return (w->inflight || w->handler_ops) && w->since_poll >= w->cfg.ready_budget;
 }
 
 /* Returns 1 if a pass of the loop between two batches would do nothing but

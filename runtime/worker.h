@@ -80,14 +80,14 @@ typedef struct cr__worker {
 	unsigned since_poll;		/* items run since the kernel was last asked */
 	size_t batch_left;		/* items of the current ready snapshot not yet run */
 	uint64_t inflight;		/* submitted operations a task still waits for */
-	uint64_t multishots;	/* armed multishot operations whose completions go to a handler */
-	int sq_dirty;		/* 1: SQEs may be waiting to be submitted (set by
-				 * cr__ring_sqe, cleared by cr__ring_poll) */
-	uint64_t last_msg_ns;	/* when the inbox last had messages */
-	int under_valgrind;	/* 1: never block inside io_uring_enter */
-	void *altstack;		/* signal stack for overflow reports */
-	size_t altstack_size;	/* its size */
-	void *sched_fake_stack; /* ASan fake-stack handle of the scheduler */
+	uint64_t handler_ops;	    /* operations in the kernel whose completions go to a handler */
+	int sq_dirty;		    /* 1: SQEs may be waiting to be submitted (set by
+				     * cr__ring_sqe, cleared by cr__ring_poll) */
+	uint64_t last_msg_ns;	    /* when the inbox last had messages */
+	int under_valgrind;	    /* 1: never block inside io_uring_enter */
+	void *altstack;		    /* signal stack for overflow reports */
+	size_t altstack_size;	    /* its size */
+	void *sched_fake_stack;	    /* ASan fake-stack handle of the scheduler */
 	const void *sched_stack_lo; /* ASan: scheduler stack bottom */
 	size_t sched_stack_size;    /* ASan: scheduler stack size */
 	void *sched_fiber;	    /* TSan fiber of the scheduler */
