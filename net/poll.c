@@ -144,6 +144,10 @@ int cr_poller_wait(cr_poller *p)
 		return -EINVAL;
 	if (!cr__in_task())
 		return -EPERM;
+	if (p->ms.w != cr__self())
+		return -EXDEV;
+	if (p->ms.waiter)
+		return -EBUSY; /* the core has room for one waiter */
 	int e = cr__multishot_wait(&p->ms);
 	if (e)
 		return e;

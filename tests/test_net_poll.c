@@ -268,6 +268,18 @@ static void cancel_and_deadline(void)
 	CHECK_EQ_INT(cr_poll_fd(sv[0], POLLOUT), -ETIMEDOUT);
 	cr_deadline_exit(&d);
 
+	/* Another task's cr_close of the fd ends the poll as it ends a cr_recv. */
+	int sv2[2];
+	unix_pair(sv2);
+	poll_job c = {sv2[0], POLLIN, 0, 0};
+	cr_task *tc = spawn_waiting(poll_task, &c);
+	CHECK_OK(cr_close(sv2[0]));
+	int rc;
+	CHECK_OK(join_within(tc, 5000 * MS, &rc));
+	CHECK_EQ_INT(rc, -ECANCELED);
+	close(sv2[1]);
+	check_kernel_polls(0);
+
 	/* The same fd polls fine afterwards. */
 	poll_job j = {sv[0], POLLIN, 0, 0};
 	cr_task *t = spawn_waiting(poll_task, &j);
@@ -444,6 +456,7 @@ static void poller_interrupts(void)
 
 	poller_job j = {p, 0};
 	cr_task *t = spawn_waiting(poller_task, &j);
+	CHECK_EQ_INT(cr_poller_wait(p), -EBUSY); /* one waiter at a time */
 	CHECK_OK(cr_cancel(t));
 	int res;
 	CHECK_OK(join_within(t, 5000 * MS, &res));

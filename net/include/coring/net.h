@@ -303,7 +303,8 @@ int cr_acceptor_close(cr_acceptor *a);
  * returned and the cancellation is delivered at the next wait).  Returns the
  * revents mask (> 0), -EBADF (fd negative or not open), -EINVAL (events
  * has unknown bits or none of POLLIN/POLLOUT/POLLPRI/POLLRDHUP), -EPERM
- * outside a task, -ECANCELED, -ETIMEDOUT. */
+ * outside a task, -ECANCELED (also when another task's cr_close of fd
+ * cancels the poll, as for cr_recv), -ETIMEDOUT. */
 int cr_poll_fd(int fd, unsigned events);
 
 /*
@@ -316,7 +317,8 @@ int cr_poll_fd(int fd, unsigned events);
  * non-blocking call until it says EAGAIN before it waits again, or data
  * that arrived before the take may be left unnoticed.  Any readiness after
  * the take is reported again.  A poller belongs to the worker that opened
- * it (-EXDEV elsewhere); one task waits at a time.  The fd is not owned:
+ * it (-EXDEV elsewhere); one task waits at a time (-EBUSY for a second
+ * one).  The fd is not owned:
  * close the poller, then the fd.
  */
 typedef struct cr_poller cr_poller;
@@ -329,7 +331,8 @@ int cr_poller_open(cr_poller **out, int fd, unsigned events);
 /* Waits until some readiness is pending and takes all of it.  Cancellation
  * and deadlines end the wait (the poll stays armed; nothing is lost).
  * Returns the revents mask (> 0), -ECANCELED, -ETIMEDOUT, -EINVAL (p NULL),
- * -EXDEV from another worker, -EPERM outside a task, -EBADF if another task
+ * -EXDEV from another worker, -EPERM outside a task, -EBUSY if another task
+ * waits on p already (nothing taken), -EBADF if another task
  * closes the poller meanwhile, or, once the pending events are taken, a
  * lasting error: -EBADF if cr_close closed the fd (it cancels the poll,
  * which is then not armed again), another -errno the kernel gave the poll,
