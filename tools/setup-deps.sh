@@ -22,6 +22,7 @@ packages=(
 	qemu-user             # runs the aarch64 switch test under emulation
 	python3               # the asyncio reference programs the echo tests run against
 	clang-format          # tests/test_format.sh checks the style of every source
+	libssl-dev            # OpenSSL: test_net_tls_poll runs TLS over cr_poll_fd
 )
 
 if [ "${1:-}" = "--bench" ]; then

@@ -456,6 +456,73 @@ ssize_t cr_stream_sendfile(cr_stream *s, int file_fd, off_t offset, size_t count
  */
 int cr_stream_close(cr_stream *s);
 
+/* ---- readiness of any fd: cr_poll_fd and cr_poller ---------------------------------- */
+
+/*
+ * For libraries that drive their own non-blocking fds (OpenSSL, libpq,
+ * libcurl, ...): make the call, and when it says "would block" wait here for
+ * the fd to become ready, on the ring, then make the call again.  events are
+ * <poll.h> bits: POLLIN, POLLOUT, POLLPRI, POLLRDHUP (<poll.h> defines it
+ * under _GNU_SOURCE: the peer shut its writing side), at least one of them;
+ * POLLERR and POLLHUP are always reported (and may be passed).  The result
+ * is a revents mask of these bits, never 0.  Readiness is a hint, as with
+ * poll(2): the call made afterwards may still say EAGAIN (retry it and wait
+ * again), and fds that cannot wait (regular files, /dev/null) are always
+ * ready.  A closed or never opened fd gives -EBADF.  Close an fd only after
+ * every wait on it has returned (cr_close cancels this worker's waits on it
+ * first).
+ */
+#include <poll.h>
+
+/* Waits once (one-shot IORING_OP_POLL_ADD) until fd is ready for any of
+ * events, or has an error or a hang-up.  An fd already ready returns at
+ * once.  Cancellation and deadline scopes cancel the poll in the kernel and
+ * await its completion (if the fd became ready first, its events are
+ * returned and the cancellation is delivered at the next wait).  Returns the
+ * revents mask (> 0), -EBADF (fd negative or not open), -EINVAL (events
+ * has unknown bits or none of POLLIN/POLLOUT/POLLPRI/POLLRDHUP), -EPERM
+ * outside a task, -ECANCELED (also when another task's cr_close of fd
+ * cancels the poll, as for cr_recv), -ETIMEDOUT. */
+int cr_poll_fd(int fd, unsigned events);
+
+/*
+ * A poller keeps one multishot poll (IORING_POLL_ADD_MULTI) armed on an fd,
+ * for a library that waits on the same fd again and again: no SQE per wait.
+ * The readiness the kernel reports is accumulated (ORed) until a waiter
+ * takes it with cr_poller_wait.  It reports changes, like epoll's
+ * edge-triggered mode (plus one report at once when the fd is already
+ * ready at arming): after taking events the caller must repeat its
+ * non-blocking call until it says EAGAIN before it waits again, or data
+ * that arrived before the take may be left unnoticed.  Any readiness after
+ * the take is reported again.  A poller belongs to the worker that opened
+ * it (-EXDEV elsewhere); one task waits at a time (-EBUSY for a second
+ * one).  The fd is not owned:
+ * close the poller, then the fd.
+ */
+typedef struct cr_poller cr_poller;
+
+/* Arms a multishot poll of fd for events (see cr_poll_fd).  Returns 0,
+ * -EINVAL (out NULL, or bad events), -EBADF (fd negative or not open),
+ * -ENOMEM, -EPERM outside a task. */
+int cr_poller_open(cr_poller **out, int fd, unsigned events);
+
+/* Waits until some readiness is pending and takes all of it.  Cancellation
+ * and deadlines end the wait (the poll stays armed; nothing is lost).
+ * Returns the revents mask (> 0), -ECANCELED, -ETIMEDOUT, -EINVAL (p NULL),
+ * -EXDEV from another worker, -EPERM outside a task, -EBUSY if another task
+ * waits on p already (nothing taken), -EBADF if another task
+ * closes the poller meanwhile, or, once the pending events are taken, a
+ * lasting error: -EBADF if cr_close closed the fd (it cancels the poll,
+ * which is then not armed again), another -errno the kernel gave the poll,
+ * -ENOMEM. */
+int cr_poller_wait(cr_poller *p);
+
+/* Cancels the poll, awaits its completion and frees p; a task waiting in
+ * cr_poller_wait gets -EBADF and leaves first.  Shielded (see the top of
+ * this header): p is always freed.  The fd stays open.  Returns 0 (also for
+ * p NULL), -EXDEV (another worker; nothing done), -EPERM outside a task. */
+int cr_poller_close(cr_poller *p);
+
 #ifdef __cplusplus
 }
 #endif
