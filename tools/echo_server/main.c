@@ -77,8 +77,7 @@ static struct es_watch *announce(struct es_shared *sh, struct es_worker *ws, uns
 		fprintf(stderr, "coring-echo-server: cannot write --port-file %s: %s\n",
 			o->port_file, strerror(-r));
 		*status = ES_EXIT_START;
-		sh->grace_deadline_ns = cr_now_ns();
-		cr_event_set(&sh->stop);
+		es_watch_stop_now(wt, "no port file");
 	}
 	return wt;
 }

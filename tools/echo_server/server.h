@@ -251,6 +251,10 @@ struct es_watch;
 struct es_watch *es_watch_start(struct es_shared *sh, struct es_worker *ws, unsigned n,
 				int signal_fd, uint64_t t0);
 
+/* Stops the server at once, as SIGQUIT does (why is printed).  Call from
+ * the main task.  Returns nothing. */
+void es_watch_stop_now(struct es_watch *wt, const char *why);
+
 /* Waits until a signal stops the server, joins every worker task (cut at
  * once when asked) adding their counters to *total, then ends and frees
  * the watcher.  Call from the main task.  Returns ES_EXIT_STOPPED, or

@@ -129,6 +129,11 @@ static void stop(struct es_watch *wt, const char *why, uint64_t grace_ns)
 	cr_event_set(&wt->sh->stop);
 }
 
+void es_watch_stop_now(struct es_watch *wt, const char *why)
+{
+	stop(wt, why, 0);
+}
+
 /* Acts on one signal as the usage text says.  Returns nothing. */
 static void on_signal(struct es_watch *wt, int signo)
 {
