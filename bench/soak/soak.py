@@ -334,6 +334,14 @@ def main():
     check(cnt.c.get('failures', 0) == 0, 'churn and stalls: %s; failures: %s' % (
         {k: v for k, v in cnt.c.items() if k != 'failures'}, cnt.failures[:5]))
     check(srv_rc == 0 and 'totals after' in srv_err, 'server exit status %s after SIGTERM' % srv_rc)
+    # Every connection a client reset (or closed with unread data) ends in a socket error
+    # on the server; any error beyond those is one the server caused.
+    tot = server_totals(srv_err)
+    resets = (ab.get('reset_rounds', 0) + ab.get('non_readers', 0) + cnt.c.get('churn_reset', 0)
+              + cnt.c.get('stall_clients', 0))
+    check(tot['errors'] is not None and tot['errors'] <= resets,
+          'server: %s connections accepted, %s ended by the client, %s ended by an error '
+          '(the clients reset %d)' % (tot['accepted'], tot['ended'], tot['errors'], resets))
     grow_ok = (rss_warm is not None and rss_end is not None and
                rss_end - rss_warm <= max(RSS_SLACK_KB, RSS_SLACK_FRACTION * rss_warm))
     check(grow_ok, 'RSS after warm-up: %s kB -> %s kB (slope %.0f kB/min)' % (rss_warm, rss_end, rss_slope))
@@ -348,7 +356,8 @@ def main():
                 'slope_per_min_after_warm_up': round(fd_slope, 3)},
         'server_cpu_pct': {'median': statistics.median(cpu) if cpu else None,
                            'max': max(cpu) if cpu else None},
-        'server': {'status': srv_rc, 'totals': server_totals(srv_err), 'args': a.server_arg},
+        'server': {'status': srv_rc, 'totals': tot, 'resets_caused_by_clients': resets,
+                   'args': a.server_arg},
         'clients': results, 'churn_and_stalls': cnt.c, 'checks': checks,
         'ok': all(c['ok'] for c in checks),
     }

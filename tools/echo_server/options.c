@@ -274,12 +274,12 @@ static int bad_long_option(const char *arg)
 		match = lo;
 		matches++;
 	}
-	if (matches > 1)
+	if (matches > 1 && len > 0)
 		return usage_error("ambiguous option '%.*s'", (int)len + 2, arg);
-	if (matches == 1 && eq && match->has_arg == no_argument)
+	if (matches == 1 && len > 0 && eq && match->has_arg == no_argument)
 		return usage_error("option '%.*s' takes no value (got '%s')", (int)len + 2, arg,
 				   arg);
-	return usage_error("unknown option '%.*s'", (int)len + 2, arg);
+	return usage_error("unknown option '%.*s'", len > 0 ? (int)len + 2 : (int)strlen(arg), arg);
 }
 
 int es_options_parse(struct es_options *o, int argc, char **argv)
