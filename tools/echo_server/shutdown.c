@@ -156,24 +156,31 @@ static void on_signal(struct es_watch *wt, int signo)
 }
 
 /* Task: reads the signalfd until the main task is done with it.  When the
- * read fails for good it stops the server (grace period) and records why.
+ * read fails for good (a bad fd, or errors for a second in a row) it stops
+ * the server (grace period) and records why.
  * Returns 0 or that -errno. */
 static int watch_main(void *arg)
 {
 	struct es_watch *wt = arg;
+	unsigned failures = 0;
 	while (!wt->done) {
 		struct signalfd_siginfo si;
 		ssize_t r = cr_file_read(wt->fd, &si, sizeof(si), -1);
 		if (wt->done)
 			break;
 		if (r == (ssize_t)sizeof(si)) {
+			failures = 0;
 			on_signal(wt, (int)si.ssi_signo);
 			continue;
 		}
 		if (r == -ECANCELED || r == -EINTR || r == -EAGAIN)
 			continue;
-		if ((r == -ENOMEM || r == -ENOBUFS) && cr_sleep(1000000) == 0)
-			continue; /* short of memory for a moment: try again */
+		/* Anything but a bad fd or buffer may pass (ENOMEM, ENOBUFS, an
+		 * injected fault): try again for a second before giving up. */
+		if (r < 0 && r != -EBADF && r != -EINVAL && r != -EFAULT && ++failures < 1000) {
+			cr_sleep(1000000);
+			continue;
+		}
 		wt->failed = r < 0 ? (int)r : -EIO;
 		fprintf(stderr, "coring-echo-server: waiting for signals failed: %s; stopping\n",
 			strerror(-wt->failed));
