@@ -36,25 +36,34 @@ void es_listen_print(const struct es_listen_set *set, const struct es_options *o
 	fflush(stdout);
 }
 
-int es_write_port_file(const struct es_listen_set *set, const char *path)
+int es_port_file_prepare(const struct es_listen_set *set, const char *path, char *tmp, size_t len)
 {
 	int port = -1;
 	for (unsigned i = 0; i < set->n && port < 0; i++)
 		port = cr_addr_port(&set->l[i].addr);
 	if (port < 0)
-		return -ENOENT; /* Unix sockets only */
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -EDESTADDRREQ; /* Unix sockets only */
+	if (snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid()) >= (int)len)
 		return -ENAMETOOLONG;
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
+	errno = 0;
 	int ok = fprintf(f, "%d\n", port) > 0;
 	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) < 0) {
+	if (!ok) {
 		int e = errno ? errno : EIO;
 		unlink(tmp);
 		return -e;
 	}
 	return 0;
+}
+
+int es_port_file_publish(const char *tmp, const char *path)
+{
+	if (rename(tmp, path) == 0)
+		return 0;
+	int e = errno;
+	unlink(tmp);
+	return -e;
 }

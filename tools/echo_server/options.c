@@ -77,9 +77,31 @@ static const char usage_text[] =
 	"  -h, --help            print this help and exit\n"
 	"  -V, --version         print the version and exit\n"
 	"\n"
+	"Signals:\n"
+	"  SIGINT, SIGTERM, SIGHUP  stop accepting, let connections finish for --grace\n"
+	"                        seconds, close the rest, print the totals (unless\n"
+	"                        --quiet), exit 0; a second one closes every\n"
+	"                        connection at once\n"
+	"  SIGQUIT               stop at once: close every connection now, print the\n"
+	"                        totals (unless --quiet), exit 0\n"
+	"  SIGUSR1               print the totals so far (even with --quiet), keep serving\n"
+	"  SIGPIPE               ignored\n"
+	"  Unix socket files are removed however the server stops, except when it is\n"
+	"  killed (SIGKILL, or a signal not listed here).  A signal that comes while the\n"
+	"  server starts is acted on once it serves.\n"
+	"\n"
 	"The listening addresses go to stdout (\"listening on 127.0.0.1:7007 (tcp, udp)\"),\n"
-	"events and the totals printed at exit to stderr.  Exit status: 0 after a signal,\n"
-	"1 if serving could not start, 2 for a usage error.\n";
+	"events and the totals printed at exit to stderr.  The --port-file is written\n"
+	"after the addresses are printed.\n"
+	"\n"
+	"Exit status:\n"
+	"  0  stopped by a signal above (or --help / --version printed)\n"
+	"  1  serving could not start (runtime, addresses, sockets, workers, signalfd,\n"
+	"     the --port-file path), reported before any address is printed\n"
+	"  2  the command line is wrong (unknown option, bad value, --port-file with\n"
+	"     Unix sockets only)\n"
+	"  3  serving began, then waiting for signals failed: the server stopped as\n"
+	"     on SIGTERM\n";
 
 enum {
 	OPT_UDP = 256,
@@ -266,12 +288,41 @@ static int apply(struct es_options *o, int c, const char *arg, const char *name)
 	}
 }
 
+/* Explains why getopt_long refused the long option arg ("--name" or
+ * "--name=value", as the user wrote it): unknown, ambiguous, or given a value
+ * it does not take.  Returns 2 (usage error printed). */
+static int bad_long_option(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) - 2 : strlen(arg) - 2;
+	const struct option *match = NULL;
+	int matches = 0;
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (strncmp(lo->name, arg + 2, len) != 0)
+			continue;
+		if (lo->name[len] == '\0') { /* exact */
+			match = lo;
+			matches = 1;
+			break;
+		}
+		match = lo;
+		matches++;
+	}
+	if (matches > 1 && len > 0)
+		return usage_error("ambiguous option '%.*s'", (int)len + 2, arg);
+	if (matches == 1 && len > 0 && eq && match->has_arg == no_argument)
+		return usage_error("option '%.*s' takes no value (got '%s')", (int)len + 2, arg,
+				   arg);
+	return usage_error("unknown option '%.*s'", len > 0 ? (int)len + 2 : (int)strlen(arg), arg);
+}
+
 int es_options_parse(struct es_options *o, int argc, char **argv)
 {
 	set_defaults(o);
 	opterr = 0;
+	optind = 1;
 	for (;;) {
-		int idx = -1;
+		int idx = -1, before = optind;
 		int c = getopt_long(argc, argv, ":l:p:t:vqhV", long_opts, &idx);
 		if (c == -1)
 			break;
@@ -296,11 +347,13 @@ int es_options_parse(struct es_options *o, int argc, char **argv)
 			o->udp = 0;
 			break;
 		case ':':
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+			if (before < optind && strncmp(argv[optind - 1], "--", 2) == 0)
+				return usage_error("option '%s' needs a value", argv[optind - 1]);
+			return usage_error("option '-%c' needs a value", optopt);
 		case '?':
-			if (optopt > 0 && optopt < 256)
-				return usage_error("unknown option '-%c'", optopt);
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			if (before < optind && strncmp(argv[optind - 1], "--", 2) == 0)
+				return bad_long_option(argv[optind - 1]);
+			return usage_error("unknown option '-%c'", optopt);
 		default:
 			if (apply(o, c, optarg, name) != 0)
 				return 2;

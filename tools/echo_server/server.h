@@ -147,9 +147,14 @@ void es_listen_close(struct es_listen_set *set);
  * asyncio's "main: starting up on HOST port P" to stderr.  Returns nothing. */
 void es_listen_print(const struct es_listen_set *set, const struct es_options *o);
 
-/* Writes the first TCP port to path (through a temporary file and rename).
- * Returns 0 or -errno. */
-int es_write_port_file(const struct es_listen_set *set, const char *path);
+/* Writes the first TCP port to a temporary file next to path (its name
+ * goes to tmp, len bytes), so that a path that cannot be written is known
+ * before the server announces anything.  Returns 0, -EDESTADDRREQ when no
+ * TCP port is served (Unix sockets only), or -errno (nothing left behind). */
+int es_port_file_prepare(const struct es_listen_set *set, const char *path, char *tmp, size_t len);
+
+/* Renames the temporary file tmp to path.  Returns 0 or -errno (tmp removed). */
+int es_port_file_publish(const char *tmp, const char *path);
 
 /* ---- worker.c, accept.c, conn.c, udp.c --------------------------------------------- */
 
@@ -241,12 +246,40 @@ int es_udp_main(void *arg);
 
 /* ---- main.c, shutdown.c ------------------------------------------------------------- */
 
-/* Waits for SIGINT or SIGTERM, then stops the workers: sets sh->stop with
- * the grace deadline, joins every worker task (a second signal cancels
- * them: the grace period ends at once) and adds their counters to *total.
- * Call from the main task.  Returns nothing. */
-void es_serve_until_signal(struct es_shared *sh, struct es_worker *ws, cr_task **tasks, unsigned n,
-			   struct es_stats *total);
+/* Exit statuses, one meaning each (the usage text and the README list them). */
+#define ES_EXIT_STOPPED 0 /* stopped by a signal (or --help / --version printed) */
+#define ES_EXIT_START 1	  /* serving could not start; nothing was announced */
+#define ES_EXIT_USAGE 2	  /* the command line is wrong */
+#define ES_EXIT_FAILED 3  /* serving began but waiting for signals failed; stopped */
+
+/* Blocks, in the calling thread, the signals the server handles (SIGINT,
+ * SIGTERM, SIGHUP, SIGQUIT, SIGUSR1: threads made later inherit that) and
+ * ignores SIGPIPE.  Call first thing in main.  Returns nothing. */
+void es_signals_block(void);
+
+/* Opens a signalfd for the handled signals.  Returns the fd or -errno. */
+int es_signals_open(void);
+
+/* The task that reads the signals and acts on them (shutdown.c). */
+struct es_watch;
+
+/* Starts the task reading signal_fd (from the main task, once the n
+ * workers serve; t0 = start time for the totals).  SIGINT, SIGTERM and
+ * SIGHUP start the graceful stop (sh->stop set with the grace deadline), a
+ * second one or SIGQUIT cuts every connection, SIGUSR1 prints the totals so
+ * far.  Returns the watcher, or NULL (error printed). */
+struct es_watch *es_watch_start(struct es_shared *sh, struct es_worker *ws, unsigned n,
+				int signal_fd, uint64_t t0);
+
+/* Stops the server at once, as SIGQUIT does (why is printed).  Call from
+ * the main task.  Returns nothing. */
+void es_watch_stop_now(struct es_watch *wt, const char *why);
+
+/* Waits until a signal stops the server, joins every worker task (cut at
+ * once when asked) adding their counters to *total, then ends and frees
+ * the watcher.  Call from the main task.  Returns ES_EXIT_STOPPED, or
+ * ES_EXIT_FAILED if waiting for signals failed (the server stopped then). */
+int es_serve_until_signal(struct es_watch *wt, cr_task **tasks, struct es_stats *total);
 
 /* Joins the n worker tasks (handles released) and adds their counters to
  * *total; used when serving could not start.  Returns nothing. */
