@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Byte streams on the ring: recv, send (some), send all. */
+/* Unbuffered byte transfers on the ring: recv, send (some), send all, send without waiting. */
 #include <coring/net.h>
 #include <errno.h>
 #include <limits.h>
