@@ -25,10 +25,12 @@ static inline int line_echo(cr_stream *s, const cr_server_conn *c, void *arg)
 	struct handler_log *log = arg;
 	int r = 0;
 	for (;;) {
-		const void *line;
+		const void *line, *p;
+		if (!log->ignore_cancel && cr_server_stopping(c->server) &&
+		    cr_stream_peek(s, &p) == 0)
+			break; /* stopping, no message in hand */
 		ssize_t n = cr_stream_readline(s, &line);
 		if (n == -ECANCELED) {
-			const void *p;
 			atomic_fetch_add(&log->cancels, 1);
 			if (log->ignore_cancel || cr_stream_peek(s, &p) > 0)
 				continue; /* a message in hand: finish it */
