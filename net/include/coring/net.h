@@ -622,9 +622,10 @@ int cr_server_stopping(const cr_server *srv);
 /* Takes the connection out of the server's hands, from its handler: the
  * toolkit will not close the stream (the handler owns it and closes it with
  * cr_stream_close, from a task of the same worker), nor count it as active
- * (max_conns), cut it when idle, or at a stop.  Returns 0, -EINVAL (NULL),
- * -EPERM (not called from the connection's own handler task), -EALREADY
- * (taken already). */
+ * (max_conns), cut it when idle, or at a stop; cr_server_serve still waits
+ * for the handler to return.  Returns 0, -EINVAL (NULL), -EPERM (not called
+ * from the connection's own handler task), -EALREADY (taken already),
+ * -ETIMEDOUT / -ECONNABORTED (cut already: the toolkit resets it). */
 int cr_server_take(const cr_server_conn *c);
 
 /* Fills *out with the counters of worker `worker`, or of all workers added
