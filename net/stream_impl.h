@@ -44,6 +44,9 @@ struct cr_stream {
 	size_t drain_target;	 /* it is woken when no more than this is unsent */
 	cr__wait *close_waiter;	 /* close waiting for the last send completion, or NULL */
 	int pipe_r, pipe_w;	 /* the splice pipe of cr_stream_sendfile, -1 until needed */
+	/* counters (cr_server's statistics and idle timeout read them) */
+	uint64_t nin;  /* bytes received */
+	uint64_t nout; /* bytes sent */
 };
 
 /* Returns the bytes written and not yet sent. */
@@ -64,5 +67,23 @@ int cr__stream_wait_unsent(cr_stream *s, size_t target);
 /* Checks the common arguments of a call on s: not NULL, on its worker.
  * Returns 0, -EINVAL or -EXDEV. */
 int cr__stream_check(const cr_stream *s);
+
+/* Makes err (negative) the lasting error of s's reader and writer where they
+ * have none yet, so that every later call fails with it and cr_stream_close
+ * resets the connection (cr_server cuts connections so).  The caller cancels
+ * the task inside a call on s, if any.  Returns nothing. */
+void cr__stream_abort(cr_stream *s, int err);
+
+/* cr_stream_close, also reporting the stream's byte counts (when not NULL)
+ * once closed.  Returns as cr_stream_close (the counts are written only when
+ * s was closed). */
+int cr__stream_close(cr_stream *s, uint64_t *nin, uint64_t *nout);
+
+/* Returns 1 if a task waits inside a call on s (a receive, a drain or flush,
+ * a file send), else 0. */
+static inline int cr__stream_waiting(const cr_stream *s)
+{
+	return s->reading || s->drain_waiter || s->splicing;
+}
 
 #endif

@@ -70,6 +70,18 @@ int cr__stream_check(const cr_stream *s)
 	return s->w == cr__self() ? 0 : -EXDEV;
 }
 
+void cr__stream_abort(cr_stream *s, int err)
+{
+	if (!s->rerr)
+		s->rerr = err;
+	if (!s->werr)
+		s->werr = err;
+	if (s->flush_id) { /* nothing more goes out */
+		(void)cr_callback_cancel(s->flush_id);
+		s->flush_id = 0;
+	}
+}
+
 int cr_stream_fd(const cr_stream *s)
 {
 	return s ? s->fd : -EINVAL;
@@ -96,6 +108,11 @@ static void stop_sending(cr_stream *s)
 
 int cr_stream_close(cr_stream *s)
 {
+	return cr__stream_close(s, NULL, NULL);
+}
+
+int cr__stream_close(cr_stream *s, uint64_t *nin, uint64_t *nout)
+{
 	int e = cr__stream_check(s);
 	if (e)
 		return e;
@@ -108,6 +125,10 @@ int cr_stream_close(cr_stream *s)
 	/* bytes dropped: an abnormal end is a reset */
 	int dropped = cr__stream_unsent(s) || s->werr;
 	int c = dropped ? cr_close_reset(s->fd) : cr_close(s->fd);
+	if (nin)
+		*nin = s->nin;
+	if (nout)
+		*nout = s->nout;
 	if (s->pipe_r >= 0) {
 		close(s->pipe_r);
 		close(s->pipe_w);

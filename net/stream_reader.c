@@ -35,6 +35,8 @@ static ssize_t receive(cr_stream *s, void *buf, size_t len)
 	s->reading = 1;
 	ssize_t n = cr_recv(s->fd, buf, len);
 	s->reading = 0;
+	if (n > 0)
+		s->nin += (uint64_t)n;
 	if (n == 0)
 		s->reof = 1;
 	else if (n < 0 && n != -ECANCELED && n != -ETIMEDOUT && n != -EINTR && n != -ENOMEM)

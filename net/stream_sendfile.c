@@ -58,6 +58,7 @@ static int pipe_to_socket(cr_stream *s, size_t len, size_t *sent)
 			return n ? n : -EIO;
 		len -= (size_t)n;
 		*sent += (size_t)n;
+		s->nout += (uint64_t)n;
 	}
 	return 0;
 }

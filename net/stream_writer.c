@@ -50,6 +50,7 @@ static void on_send(cr__cqe_handler *h, int res, uint32_t flags)
 	cr__ring_handler_op_end(s->w);
 	s->sending = 0;
 	if (res > 0) {
+		s->nout += (uint64_t)res;
 		s->fly_off += (size_t)res;
 		if (s->fly_off == s->fly.len)
 			s->fly.len = s->fly_off = 0;

@@ -523,6 +523,189 @@ int cr_poller_wait(cr_poller *p);
  * p NULL), -EXDEV (another worker; nothing done), -EPERM outside a task. */
 int cr_poller_close(cr_poller *p);
 
+/* ---- servers: cr_server ------------------------------------------------------------------ */
+
+/*
+ * A cr_server serves a handler on a set of addresses, on every worker, as
+ * asyncio's start_server: each connection is accepted by one worker and runs
+ * the handler there, as a task of its own, with the connection's cr_stream.
+ * The toolkit closes the connection when the handler returns: cleanly (the
+ * buffered bytes sent, then a close) if it returned >= 0 and nothing was left
+ * unsent, with a reset otherwise, unless the handler took the connection
+ * (cr_server_take).
+ *
+ * Listeners.  A TCP address gets one SO_REUSEPORT listener per worker (the
+ * kernel spreads the connections over them; a worker whose accept cannot
+ * start closes its own, so its share goes to the others).  A Unix path or
+ * abstract name cannot be shared that way: it gets one listening socket on
+ * which every worker runs a multishot accept of its own ring; the kernel hands
+ * each connection to one of them.  A Unix path that exists as a socket no
+ * server answers on (left by a server that died) is replaced; the path is
+ * removed when the server stops.  Accepting is a multishot accept
+ * (cr_acceptor): EMFILE / ENFILE re-arm it with a back-off (1 ms doubling to
+ * 1 s), never a busy loop, never a lost listener, and are counted.
+ *
+ * Bounded by default (see cr_server_opts_init): connections over max_conns
+ * are accepted and reset at once (counted as refused); a connection with no
+ * byte in or out while its handler waits on the stream for idle_timeout is
+ * cut; every stream's buffers are bounded by cr_stream_opts.
+ *
+ * Cutting a connection (idle timeout, end of the grace period): its stream
+ * fails from then on (every later call returns -ETIMEDOUT for an idle cut,
+ * -ECONNABORTED for a stop cut), the handler's task is cancelled (its current
+ * or next wait returns -ECANCELED), and when the handler returns the
+ * connection is reset.  A handler that neither returns nor waits on anything
+ * cannot be cut: cr_server_serve waits for it.
+ *
+ * Graceful stop (cr_server_stop, or a cancellation of the task in
+ * cr_server_serve, so that cr_config.cancel_on_signal makes SIGINT / SIGTERM
+ * stop the server): the listeners are closed (new clients are refused), every
+ * handler's task is cancelled once (its current or next wait returns
+ * -ECANCELED: finish the message in hand, answer it, return), and the
+ * connections have grace_ns to end; those still open then are cut.  A second
+ * cancellation of the serving task during the grace period cuts them at once.
+ */
+
+/* Defaults of cr_server_opts, in one place (cr_server_opts_init fills them in). */
+#define CR_SERVER_IDLE_TIMEOUT_DEFAULT (300ull * 1000000000ull) /* 300 s, in ns */
+#define CR_SERVER_GRACE_DEFAULT (5ull * 1000000000ull)		/* 5 s, in ns */
+/* fds kept free for other uses when max_conns is derived from RLIMIT_NOFILE. */
+#define CR_SERVER_FD_RESERVE 64u
+/* Most addresses one server serves. */
+#define CR_SERVER_MAX_ADDRS 16u
+
+/* Options of cr_server_create; fill with cr_server_opts_init, then adjust. */
+typedef struct cr_server_opts {
+	uint64_t max_conns;	  /* most connections open at once over all workers; more are
+				   * accepted and reset (refused).  0 (the default) = the
+				   * RLIMIT_NOFILE soft limit at cr_server_serve minus
+				   * CR_SERVER_FD_RESERVE (at least 1) */
+	uint64_t idle_timeout_ns; /* cut a connection with no byte in or out for this long while
+				   * its handler waits on the stream; default 300 s; 0 = none */
+	uint64_t grace_ns;	  /* after a stop, how long connections may take to end before
+				   * they are cut; default 5 s; 0 = cut at once */
+	int backlog;		  /* listen backlog; default 0 = SOMAXCONN */
+	size_t stack_size;	  /* stack of each handler task; default 0 = the runtime's */
+	int nodelay;		  /* 1 (default) = TCP_NODELAY on accepted TCP connections */
+	cr_stream_opts stream;	  /* options of each connection's stream; default zeroed (the
+				   * stream's defaults: 64 KiB read limit and high water) */
+} cr_server_opts;
+
+/* A server; created by cr_server_create, freed by cr_server_destroy. */
+typedef struct cr_server cr_server;
+
+/* What a handler learns about its connection. */
+typedef struct cr_server_conn {
+	cr_server *server; /* the server */
+	cr_addr peer;	   /* the client's address (len 0 if the kernel no longer knows it) */
+	unsigned listener; /* index of the address it came in on (see cr_server_addr) */
+	unsigned worker;   /* worker running the handler */
+	uint64_t id;	   /* connection number, from 1, unique within the server */
+} cr_server_conn;
+
+/* A connection handler: runs as a task on the worker that accepted the
+ * connection.  Its return value decides the close: >= 0 a clean close
+ * (after sending what is buffered), < 0 a reset. */
+typedef int (*cr_server_handler)(cr_stream *s, const cr_server_conn *c, void *arg);
+
+/* Counters of a server (one worker's or the total), a snapshot. */
+typedef struct cr_server_stats {
+	uint64_t accepted;	 /* connections accepted and handed to the handler */
+	uint64_t active;	 /* of those, still open (handler or close running) */
+	uint64_t refused;	 /* accepted and reset at once: max_conns reached */
+	uint64_t completed;	 /* handler returned >= 0: closed (clean unless bytes were left) */
+	uint64_t handler_errors; /* handler returned < 0 (not cut): reset */
+	uint64_t idle_closed;	 /* cut by the idle timeout: reset */
+	uint64_t cut;		 /* cut at the end of the grace period after a stop: reset */
+	uint64_t taken;		 /* taken by their handler (cr_server_take) */
+	uint64_t setup_errors;	 /* could not be started (no memory, no stack): reset */
+	uint64_t accept_fd_errors; /* accepts that failed with EMFILE / ENFILE (retried) */
+	uint64_t accept_errors;	   /* listeners that failed for good on a worker */
+	uint64_t bytes_in;	   /* stream bytes received by connections that ended */
+	uint64_t bytes_out;	   /* stream bytes sent by connections that ended */
+} cr_server_stats;
+
+/* Fills *o with the defaults documented in cr_server_opts.  Returns nothing. */
+void cr_server_opts_init(cr_server_opts *o);
+
+/* Creates a server that will run handler(stream, conn, arg) for every
+ * connection; opts NULL means the defaults.  Allocates only (any thread).
+ * Returns 0, -EINVAL (out or handler NULL, backlog < 0, nodelay not 0 or 1,
+ * stack_size over CR_MAX_STACK_SIZE, bad stream options), -ENOMEM. */
+int cr_server_create(cr_server **out, cr_server_handler handler, void *arg,
+		     const cr_server_opts *opts);
+
+/* Adds an address to serve, as cr_addr_parse reads it ("127.0.0.1:8080",
+ * "[::1]:0", "unix:/path", "/path", "@name"); an IP address without a port,
+ * or with port 0, gets an ephemeral port at cr_server_listen.  Returns the
+ * address's index (0, 1, ...), -EINVAL (NULL, not an address), -ENOSPC (over
+ * CR_SERVER_MAX_ADDRS), -EBUSY (already listening). */
+int cr_server_add(cr_server *srv, const char *address);
+
+/* As cr_server_add with an address already parsed.  Returns as it (-EINVAL
+ * also for a family other than IPv4, IPv6, Unix). */
+int cr_server_add_addr(cr_server *srv, const cr_addr *a);
+
+/* Creates the listening sockets of every address (from a task; cr_server_serve
+ * does it if not done), so that the bound ports are known before serving.
+ * Returns 0, -EINVAL (NULL, no address), -EBUSY (already done), -EPERM
+ * outside a task, -EADDRINUSE (a port in use, also by another SO_REUSEPORT
+ * socket; a Unix path a server answers on), -EEXIST (a Unix path that is not
+ * a socket), -EACCES, -ENOMEM, ...: every socket made is closed then. */
+int cr_server_listen(cr_server *srv);
+
+/* Fills *out with address i as bound (the real port after port 0).  Returns
+ * 0, -EINVAL (NULL, no such index), -ENOTCONN (not listening yet). */
+int cr_server_addr(const cr_server *srv, unsigned i, cr_addr *out);
+
+/* Returns the bound port of the first TCP address, -EINVAL (NULL),
+ * -ENOTCONN (not listening yet), -ENOENT (no TCP address). */
+int cr_server_port(const cr_server *srv);
+
+/*
+ * Serves until the server is stopped (cr_server_stop, or a cancellation of
+ * the calling task) and every connection has ended (see the graceful stop
+ * above); listens first if cr_server_listen was not called.  Call from a
+ * task, once.  The calling task only waits; each worker runs its accept
+ * loops and the handlers of its connections.  Returns 0 after the stop
+ * (whatever asked for it: the cancellation of the caller is consumed, as
+ * the stop is its answer), an error of cr_server_listen, -EINVAL (NULL),
+ * -EBUSY (served already or serving), -EPERM outside a task, -ENOMEM (a
+ * worker's task could not be made: the server stops then, gracefully).
+ */
+int cr_server_serve(cr_server *srv);
+
+/* Asks the server to stop gracefully: callable from any worker's task or
+ * callback (a handler, a signal-watching task, a timer) or a pool thread,
+ * not from a signal handler; any number of times (the first counts).  A stop
+ * before cr_server_serve makes it return as soon as it has listened.  Returns
+ * 0 or -EINVAL (NULL). */
+int cr_server_stop(cr_server *srv);
+
+/* Returns 1 once a stop was asked for (a handler may check it between
+ * messages), 0 if not or for NULL. */
+int cr_server_stopping(const cr_server *srv);
+
+/* Takes the connection out of the server's hands, from its handler: the
+ * toolkit will not close the stream (the handler owns it and closes it with
+ * cr_stream_close, from a task of the same worker), nor count it as active
+ * (max_conns), cut it when idle, or at a stop; cr_server_serve still waits
+ * for the handler to return.  Returns 0, -EINVAL (NULL), -EPERM (not called
+ * from the connection's own handler task), -EALREADY (taken already),
+ * -ETIMEDOUT / -ECONNABORTED (cut already: the toolkit resets it). */
+int cr_server_take(const cr_server_conn *c);
+
+/* Fills *out with the counters of worker `worker`, or of all workers added
+ * up for worker -1.  Any thread, while serving and after, until
+ * cr_server_destroy.  Returns 0, -EINVAL (NULL, no such worker; before
+ * cr_server_listen only -1 is valid, all zeros). */
+int cr_server_stats_get(const cr_server *srv, int worker, cr_server_stats *out);
+
+/* Closes what is still open (listeners of a server never served), removes
+ * the Unix paths it made and frees srv.  Returns 0, -EBUSY (serving: nothing
+ * done), -EINVAL (NULL). */
+int cr_server_destroy(cr_server *srv);
+
 #ifdef __cplusplus
 }
 #endif
