@@ -24,7 +24,7 @@ host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 end = time.monotonic() + seconds
 lock = threading.Lock()
 stats = {'half_close_rounds': 0, 'half_close_bytes': 0, 'reset_rounds': 0,
-         'non_readers': 0, 'non_reader_bytes_pushed': 0}
+         'non_readers': 0, 'non_reader_bytes_pushed': 0, 'non_readers_cut': 0}
 failures = []
 
 
@@ -99,7 +99,8 @@ def resetter(k):
 
 def non_reader(k):
     """Sends until the server stops taking bytes (it must not buffer without bound),
-    never reads, and holds the connection until the end."""
+    never reads, and holds the connection until the end, or until the server cuts it
+    with a reset once its sends made no progress for the send timeout."""
     rnd = random.Random(3000 + k)
     s = connect(host, port)
     s.setblocking(False)
@@ -115,6 +116,11 @@ def non_reader(k):
                 now = time.monotonic()
                 blocked_since = blocked_since or now
                 time.sleep(0.02 if now - blocked_since < 0.5 else 0.1)
+            except ConnectionResetError:
+                if blocked_since is None:
+                    raise  # cut while the server still took bytes: not the send timeout
+                count('non_readers_cut')  # the server's send timeout: its documented policy
+                return
     finally:
         s.close()  # unread data: the kernel resets the connection
 
