@@ -14,7 +14,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 # name -> (what it is, for --help; its command line, given the build directory and a port).
 SERVERS = {
-    "coring": ("coring-echo-server --threads 1 --no-udp (io_uring, provided buffers)",
+    "coring": ("coring-echo-server --threads 1 --no-udp (cr_server, cr_stream)",
                lambda b, p: [b / "tools/echo_server/coring-echo-server", "--threads", "1",
                              "--no-udp", "--quiet", "--listen", "127.0.0.1", "--port", p]),
     # A second coring-echo-server binary (e.g. built from an older commit), set in
