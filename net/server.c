@@ -120,6 +120,14 @@ int cr_server_stop(cr_server *srv)
 	return 0;
 }
 
+int cr_server_stop_now(cr_server *srv)
+{
+	if (!srv)
+		return -EINVAL;
+	atomic_store(&srv->stop_now, 1); /* before the stop: serve reads it once woken */
+	return cr_server_stop(srv);
+}
+
 int cr_server_stopping(const cr_server *srv)
 {
 	return srv && atomic_load(&((cr_server *)srv)->stop);

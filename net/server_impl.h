@@ -88,6 +88,7 @@ struct cr_server {
 	_Atomic uint64_t live;			 /* connections counted against max_conns */
 	_Atomic uint64_t seq;			 /* connections numbered so far */
 	_Atomic int stop;			 /* 1 once a stop was asked for */
+	_Atomic int stop_now;			 /* 1 = no grace period (cr_server_stop_now) */
 	_Atomic(cr__wait *) stop_waiter;	 /* the serving task's wait for the stop */
 	uint64_t grace_deadline_ns;		 /* end of the grace period, once stopping */
 };

@@ -45,15 +45,23 @@ static int new_fds(cr__srv_listener *l, unsigned n)
 }
 
 /* One SO_REUSEPORT listener per worker on an IP address; the first picks
- * the port when it is 0.  Returns 0 or -errno. */
-static int open_ip(cr_server *srv, cr__srv_listener *l)
+ * the port when it is 0.  *shared_port is the port of the first IP address
+ * (0 before it), which a later port-0 address takes where it is free.
+ * Returns 0 or -errno. */
+static int open_ip(cr_server *srv, cr__srv_listener *l, uint16_t *shared_port)
 {
 	cr_listen_opts lo = {.backlog = srv->opts.backlog, .reuseport = 1, .v6only = 1};
+	int want_shared = cr_addr_port(&l->addr) == 0 && *shared_port != 0;
 	int r = new_fds(l, srv->workers);
 	if (r)
 		return r;
-	if (cr_addr_port(&l->addr) != 0 && (r = probe_free(&l->addr)) < 0)
-		return r;
+	if (want_shared)
+		cr_addr_set_port(&l->addr, *shared_port);
+	if (cr_addr_port(&l->addr) != 0 && (r = probe_free(&l->addr)) < 0) {
+		if (!want_shared)
+			return r;
+		cr_addr_set_port(&l->addr, 0); /* the shared port is taken here: a new one */
+	}
 	for (unsigned i = 0; i < srv->workers; i++) {
 		if ((l->fds[i] = cr_listen(&l->addr, &lo)) < 0)
 			return l->fds[i];
@@ -64,6 +72,8 @@ static int open_ip(cr_server *srv, cr__srv_listener *l)
 			cr_addr_set_port(&l->addr, (uint16_t)cr_addr_port(&bound));
 		}
 	}
+	if (*shared_port == 0)
+		*shared_port = (uint16_t)cr_addr_port(&l->addr);
 	return 0;
 }
 
@@ -102,9 +112,10 @@ static int open_unix(cr_server *srv, cr__srv_listener *l)
 
 int cr__srv_listen_open(cr_server *srv)
 {
+	uint16_t shared_port = 0;
 	for (unsigned i = 0; i < srv->n; i++) {
 		cr__srv_listener *l = &srv->l[i];
-		int r = l->is_unix ? open_unix(srv, l) : open_ip(srv, l);
+		int r = l->is_unix ? open_unix(srv, l) : open_ip(srv, l, &shared_port);
 		if (r < 0) {
 			cr__srv_listen_close(srv);
 			return r;

@@ -256,7 +256,7 @@ int cr_server_serve(cr_server *srv)
 	if (r < 0)
 		cr_server_stop(srv);
 	wait_stop(srv);
-	uint64_t now = cr_now_ns(), g = srv->opts.grace_ns;
+	uint64_t now = cr_now_ns(), g = atomic_load(&srv->stop_now) ? 0 : srv->opts.grace_ns;
 	srv->grace_deadline_ns = g > UINT64_MAX - now ? UINT64_MAX : now + g;
 	for (unsigned i = 0; i < srv->workers; i++)
 		if (srv->w[i].task)

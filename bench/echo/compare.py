@@ -245,7 +245,8 @@ def options():
                     help="CMake build directory (default: $CORING_BENCH_BUILD_DIR, "
                     "else build/release)")
     ap.add_argument("--out", type=Path, help="output directory (default: BUILD_DIR/echo-compare)")
-    ap.add_argument("--servers", default=",".join(SERVERS), help="which servers, in order")
+    ap.add_argument("--servers", default=",".join(s for s in SERVERS if s != "other"),
+                    help="which servers, in order (\"other\" only when asked for)")
     ap.add_argument("--loads", help="which loads, CxS[@R],... (default: see below)")
     ap.add_argument("--rate", default=DEFAULT_RATE,
                     help=f"rate of the default fixed-rate load (default {DEFAULT_RATE})")

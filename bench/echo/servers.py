@@ -14,9 +14,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 # name -> (what it is, for --help; its command line, given the build directory and a port).
 SERVERS = {
-    "coring": ("coring-echo-server --threads 1 --no-udp (io_uring, provided buffers)",
+    "coring": ("coring-echo-server --threads 1 --no-udp (cr_server, cr_stream)",
                lambda b, p: [b / "tools/echo_server/coring-echo-server", "--threads", "1",
                              "--no-udp", "--quiet", "--listen", "127.0.0.1", "--port", p]),
+    # A second coring-echo-server binary (e.g. built from an older commit), set in
+    # $CORING_BENCH_OTHER_SERVER, run with the same options: compare.py --servers coring,other
+    "other": ("$CORING_BENCH_OTHER_SERVER with coring's options (before/after comparisons)",
+              lambda b, p: [os.environ.get("CORING_BENCH_OTHER_SERVER", "false"), "--threads",
+                            "1", "--no-udp", "--quiet", "--listen", "127.0.0.1", "--port", p]),
     "epoll": ("bench/echo/epoll_server.c: one thread, level-triggered epoll",
               lambda b, p: [b / "bench/echo/coring-bench-echo-epoll", "--port", p]),
     "libuv": ("bench/echo/libuv_server.c: one libuv loop, uv_try_write first",

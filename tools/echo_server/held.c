@@ -1,66 +1,73 @@
 /* SPDX-License-Identifier: MIT */
-/* The held-bytes budget: copies kept for clients that do not read, and who is cut when they are too
- * many. */
+/* The held-bytes budget: bytes written for clients that do not read, and who is cut when they are
+ * too many. */
 #include <errno.h>
 #include <stdint.h>
 
 #include "server.h"
 
-/* Returns the live connection of w holding the most bytes and not cut yet,
- * counting extra more bytes for asker; NULL if none holds anything. */
-static struct es_conn *largest_holder(struct es_worker *w, struct es_conn *asker, size_t more)
+/* Returns the holder of w holding the most bytes and not cut yet, counting
+ * extra more bytes for asker (not on the list yet); NULL if none holds
+ * anything. */
+static struct es_holder *largest_holder(struct es_worker *w, struct es_holder *asker, size_t more)
 {
-	struct es_conn *best = NULL;
-	size_t most = 0;
-	for (struct es_conn *c = w->conns.next; c != &w->conns; c = c->next) {
-		size_t h = c->held + (c == asker ? more : 0);
-		if (c->held_cut || c->cancel_requested || h == 0)
-			continue;
+	struct es_holder *best = asker;
+	size_t most = more;
+	for (struct es_holder *h = w->holders.next; h && h != &w->holders; h = h->next) {
 		/* on a tie the asker goes: it is the one asking for more */
-		if (h > most || (h == most && c == asker)) {
-			most = h;
-			best = c;
+		if (!h->cut && h->held > most) {
+			most = h->held;
+			best = h;
 		}
 	}
 	return best;
 }
 
-/* Cuts v for the budget: its task ends at its next wait (it is sending its
- * copy) and frees the copy; its bytes no longer count meanwhile. */
-static void cut(struct es_conn *v)
+/* Cuts v for the budget: its task ends at its current wait (its drain) and
+ * its bytes no longer count meanwhile. */
+static void cut(struct es_holder *v)
 {
-	v->held_cut = 1;
+	v->cut = 1;
 	v->w->held_doomed += v->held;
-	if (v->task)
-		cr_cancel(v->task);
+	cr_cancel(v->task);
 }
 
-int es_held_reserve(struct es_conn *c, size_t more)
+int es_held_reserve(struct es_holder *h, size_t more)
 {
-	struct es_worker *w = c->w;
+	struct es_worker *w = h->w;
+	if (!w->holders.next)
+		w->holders.next = w->holders.prev = &w->holders;
 	if (w->held_budget) {
 		while (w->held_bytes - w->held_doomed + more > w->held_budget) {
-			struct es_conn *v = largest_holder(w, c, more);
-			if (!v || v == c) {
-				c->held_cut = 1; /* the caller ends the connection */
-				w->held_doomed += c->held;
+			struct es_holder *v = largest_holder(w, h, more);
+			if (v == h) {
+				h->cut = 1; /* the caller ends the connection */
 				return -ENOBUFS;
 			}
 			cut(v);
 		}
 	}
-	c->held += more;
+	h->held = more;
+	h->next = &w->holders;
+	h->prev = w->holders.prev;
+	h->prev->next = h;
+	w->holders.prev = h;
 	w->held_bytes += more;
-	if (w->held_bytes > w->stats.held_peak)
-		w->stats.held_peak = w->held_bytes;
+	if (w->held_bytes > atomic_load_explicit(&w->held_peak, memory_order_relaxed))
+		atomic_store_explicit(&w->held_peak, w->held_bytes, memory_order_relaxed);
 	return 0;
 }
 
-void es_held_release(struct es_conn *c)
+void es_held_release(struct es_holder *h)
 {
-	struct es_worker *w = c->w;
-	w->held_bytes -= c->held;
-	if (c->held_cut)
-		w->held_doomed -= c->held;
-	c->held = 0;
+	struct es_worker *w = h->w;
+	if (!h->next)
+		return; /* never accounted */
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	h->next = h->prev = NULL;
+	w->held_bytes -= h->held;
+	if (h->cut)
+		w->held_doomed -= h->held;
+	h->held = 0;
 }

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The addresses served: resolving them, one SO_REUSEPORT socket per worker each, Unix paths. */
+/* The addresses served: resolving them, listening through cr_server, the UDP sockets beside it. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server.h"
@@ -35,7 +34,7 @@ static int add_addr(struct es_listen_set *set, const cr_addr *a, const char *hos
 		if (same_addr(&set->l[i].addr, a))
 			return 0;
 	if (set->n == ES_MAX_ADDRS) {
-		fprintf(stderr, "coring-echo-server: too many addresses (at most %d)\n",
+		fprintf(stderr, "coring-echo-server: too many addresses (at most %u)\n",
 			ES_MAX_ADDRS);
 		return -ENOSPC;
 	}
@@ -113,40 +112,14 @@ static int *new_fds(unsigned n)
 	return fds;
 }
 
-/* Creates the TCP listeners (one per worker) and UDP sockets of an IP
- * address.  *shared_port is the ephemeral port picked first, tried again
- * for later port-0 addresses.  Returns 0 or -errno (not printed). */
-static int open_ip(struct es_listener *l, const struct es_options *o, unsigned workers,
-		   uint16_t *shared_port, const char **what)
+/* Binds the UDP sockets of an IP address, one per worker, on its (bound)
+ * port.  Returns 0 or -errno (not printed). */
+static int open_udp(struct es_listener *l, const struct es_options *o, unsigned workers)
 {
 	cr_listen_opts lo = {.backlog = o->backlog, .reuseport = 1, .v6only = 1};
-	int want_shared = cr_addr_port(&l->addr) == 0 && *shared_port != 0;
 	int r;
-	if (!(l->tcp_fds = new_fds(workers)) || (o->udp && !(l->udp_fds = new_fds(workers))))
+	if (!(l->udp_fds = new_fds(workers)))
 		return -ENOMEM;
-	if (want_shared)
-		cr_addr_set_port(&l->addr, *shared_port);
-	*what = "tcp";
-	if (cr_addr_port(&l->addr) != 0 && (r = probe_free(&l->addr, SOCK_STREAM)) < 0) {
-		if (!want_shared)
-			return r;
-		cr_addr_set_port(&l->addr, 0); /* the shared port is taken here: a new one */
-	}
-	for (unsigned i = 0; i < workers; i++) {
-		if ((l->tcp_fds[i] = cr_listen(&l->addr, &lo)) < 0)
-			return l->tcp_fds[i];
-		if (i == 0 && cr_addr_port(&l->addr) == 0) {
-			cr_addr bound;
-			if ((r = cr_socket_addr(l->tcp_fds[0], 0, &bound)) < 0)
-				return r;
-			cr_addr_set_port(&l->addr, (uint16_t)cr_addr_port(&bound));
-		}
-	}
-	if (*shared_port == 0)
-		*shared_port = (uint16_t)cr_addr_port(&l->addr);
-	if (!o->udp)
-		return 0;
-	*what = "udp";
 	if ((r = probe_free(&l->addr, SOCK_DGRAM)) < 0)
 		return r;
 	for (unsigned i = 0; i < workers; i++)
@@ -155,132 +128,94 @@ static int open_ip(struct es_listener *l, const struct es_options *o, unsigned w
 	return 0;
 }
 
-/* Returns 1 if a Unix socket answers at path (in use), 0 if not. */
-static int unix_alive(const cr_addr *a)
+/* Returns 1 if the host has the IPv6 loopback (::1 can be bound), else 0
+ * (a warning printed). */
+static int have_v6_loopback(const cr_addr *v6)
 {
-	int fd = cr_connect(a);
-	if (fd < 0)
-		return 0;
-	cr_close(fd);
-	return 1;
-}
-
-/* Creates the one listener of a Unix address, replacing a stale socket file.
- * Returns 0 or -errno (not printed). */
-static int open_unix(struct es_listener *l, const struct es_options *o, const char **what)
-{
-	cr_listen_opts lo = {.backlog = o->backlog};
-	const char *path = l->addr.u.un.sun_path;
-	struct stat st;
-	*what = "unix";
-	if (!(l->tcp_fds = new_fds(1)))
-		return -ENOMEM;
-	if (path[0] != '\0' && lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (unix_alive(&l->addr))
-			return -EADDRINUSE;
-		unlink(path); /* a stale socket left by a server that died */
-	}
-	if ((l->tcp_fds[0] = cr_listen(&l->addr, &lo)) < 0)
-		return l->tcp_fds[0];
-	l->unlink_path = path[0] != '\0';
+	cr_addr any = *v6;
+	cr_addr_set_port(&any, 0);
+	int r = probe_free(&any, SOCK_STREAM);
+	if (r != -EADDRNOTAVAIL && r != -EAFNOSUPPORT)
+		return 1;
+	fprintf(stderr,
+		"coring-echo-server: warning: no IPv6 loopback (::1: %s), serving 127.0.0.1 only\n",
+		strerror(-r));
 	return 0;
 }
 
-static void close_listener(struct es_listener *l, unsigned workers);
-
-/* Default: localhost, i.e. 127.0.0.1 and ::1.  Returns 0 or -errno. */
-static int open_default(struct es_listen_set *set, const struct es_options *o,
-			uint16_t *shared_port)
+/* Default: localhost, i.e. 127.0.0.1 and ::1.  Returns 0 or -EINVAL. */
+static int collect_default(struct es_listen_set *set, const struct es_options *o)
 {
 	cr_addr v4, v6;
-	const char *what;
-	int r;
 	if (cr_addr_parse("127.0.0.1", o->port, &v4) < 0 || cr_addr_parse("::1", o->port, &v6) < 0)
 		return -EINVAL;
 	add_addr(set, &v4, "localhost");
-	if ((r = open_ip(&set->l[0], o, set->workers, shared_port, &what)) < 0) {
-		print_error(&set->l[0].addr, what, r);
-		return r;
-	}
-	add_addr(set, &v6, "localhost");
-	if ((r = open_ip(&set->l[1], o, set->workers, shared_port, &what)) < 0) {
-		if (r != -EADDRNOTAVAIL && r != -EAFNOSUPPORT) {
-			print_error(&set->l[1].addr, what, r);
-			return r;
-		}
-		fprintf(stderr,
-			"coring-echo-server: warning: no IPv6 loopback (::1: %s), "
-			"serving 127.0.0.1 only\n",
-			strerror(-r));
-		close_listener(&set->l[1], set->workers);
-		set->n = 1;
-	}
+	if (have_v6_loopback(&v6))
+		add_addr(set, &v6, "localhost");
 	return 0;
 }
 
-int es_listen_open(struct es_listen_set *set, const struct es_options *o, unsigned workers)
+/* Says which address could not be listened on: the first whose port or
+ * path is taken, else all of them.  Returns nothing. */
+static void print_listen_error(const struct es_listen_set *set, int err)
 {
-	uint16_t shared_port = 0;
-	const char *what = "";
-	int r = 0;
+	for (unsigned i = 0; i < set->n; i++) {
+		const cr_addr *a = &set->l[i].addr;
+		if (!set->l[i].is_unix && cr_addr_port(a) != 0 && probe_free(a, SOCK_STREAM) < 0) {
+			print_error(a, "tcp", err);
+			return;
+		}
+		if (set->l[i].is_unix && err == -EEXIST) {
+			fprintf(stderr,
+				"coring-echo-server: cannot listen on %s: the file exists and is "
+				"not a socket\n",
+				a->u.un.sun_path);
+			return;
+		}
+	}
+	print_error(&set->l[0].addr, set->n > 1 ? "tcp, and the other addresses" : "tcp", err);
+}
+
+int es_listen_open(struct es_listen_set *set, cr_server *srv, const struct es_options *o,
+		   unsigned workers)
+{
+	int r;
 	memset(set, 0, sizeof(*set));
 	set->workers = workers;
-	if (o->n_listen == 0) {
-		r = open_default(set, o, &shared_port);
-		if (r < 0)
-			es_listen_close(set);
+	r = o->n_listen == 0 ? collect_default(set, o) : collect(set, o);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < set->n; i++)
+		if ((r = cr_server_add_addr(srv, &set->l[i].addr)) < 0) {
+			print_error(&set->l[i].addr, "tcp", r);
+			return r;
+		}
+	if ((r = cr_server_listen(srv)) < 0) {
+		print_listen_error(set, r);
 		return r;
 	}
-	if ((r = collect(set, o)) < 0)
-		goto fail;
 	for (unsigned i = 0; i < set->n; i++) {
 		struct es_listener *l = &set->l[i];
-		r = l->is_unix ? open_unix(l, o, &what)
-			       : open_ip(l, o, workers, &shared_port, &what);
-		if (r < 0) {
-			if (r == -EEXIST)
-				fprintf(stderr,
-					"coring-echo-server: cannot listen on %s: the file "
-					"exists and is not a socket\n",
-					l->addr.u.un.sun_path);
-			else
-				print_error(&l->addr, what, r);
-			goto fail;
+		cr_server_addr(srv, i, &l->addr); /* the real port after port 0 */
+		if (l->is_unix || !o->udp)
+			continue;
+		if ((r = open_udp(l, o, workers)) < 0) {
+			print_error(&l->addr, "udp", r);
+			es_listen_close(set);
+			return r;
 		}
 	}
 	return 0;
-fail:
-	es_listen_close(set);
-	return r;
-}
-
-static void close_all(int *fds, unsigned n)
-{
-	for (unsigned i = 0; fds && i < n; i++)
-		if (fds[i] >= 0) {
-			close(fds[i]);
-			fds[i] = -1;
-		}
-}
-
-/* Closes one address's sockets and removes its Unix path.  Returns nothing. */
-static void close_listener(struct es_listener *l, unsigned workers)
-{
-	close_all(l->tcp_fds, l->is_unix ? 1 : workers);
-	close_all(l->udp_fds, workers);
-	free(l->tcp_fds);
-	free(l->udp_fds);
-	l->tcp_fds = l->udp_fds = NULL;
-	if (l->unlink_path) {
-		unlink(l->addr.u.un.sun_path);
-		l->unlink_path = 0;
-	}
 }
 
 void es_listen_close(struct es_listen_set *set)
 {
-	for (unsigned i = 0; i < set->n; i++)
-		close_listener(&set->l[i], set->workers);
+	for (unsigned i = 0; i < set->n; i++) {
+		int *fds = set->l[i].udp_fds;
+		for (unsigned k = 0; fds && k < set->workers; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		free(fds);
+		set->l[i].udp_fds = NULL;
+	}
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* coring-echo-server: RFC 862 echo over TCP, UDP and Unix sockets on every worker of coring. */
+/* coring-echo-server: RFC 862 echo over TCP, UDP and Unix sockets on every worker of coring, on
+ * cr_server. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,31 +9,56 @@
 
 #include "server.h"
 
-/* Starts the worker tasks and waits until each is serving or failed.
- * Returns how many were spawned; *failed is set if one could not start. */
-static unsigned start_workers(struct es_shared *sh, struct es_worker *ws, cr_task **tasks,
-			      unsigned n, int *failed)
+/* The UDP loops: one per worker per IP address with UDP. */
+struct udp_loops {
+	struct es_udp_loop *loops; /* their arguments */
+	cr_task **tasks;	   /* their tasks */
+	unsigned n;		   /* how many run */
+};
+
+/* Starts the UDP loops on every worker.  Returns 0 or -errno (printed; the
+ * loops started are left running: stop_udp ends them). */
+static int start_udp(struct es_shared *sh, struct udp_loops *u)
 {
-	unsigned spawned = 0;
-	*failed = 0;
-	for (; spawned < n; spawned++) {
-		ws[spawned].sh = sh;
-		ws[spawned].index = spawned;
-		cr_spawn_opts so = {.name = "worker", .placement = CR_ON_WORKER, .worker = spawned};
-		int r = cr_spawn(&tasks[spawned], es_worker_main, &ws[spawned], &so);
-		if (r < 0) {
-			fprintf(stderr, "coring-echo-server: cannot start worker %u: %s\n", spawned,
-				strerror(-r));
-			*failed = 1;
-			break;
+	unsigned max = sh->set->n * sh->n;
+	u->loops = calloc(max ? max : 1, sizeof(*u->loops));
+	u->tasks = calloc(max ? max : 1, sizeof(*u->tasks));
+	if (!u->loops || !u->tasks) {
+		fprintf(stderr, "coring-echo-server: out of memory\n");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < sh->set->n; i++) {
+		struct es_listener *l = &sh->set->l[i];
+		for (unsigned k = 0; l->udp_fds && k < sh->n; k++) {
+			struct es_udp_loop *lp = &u->loops[u->n];
+			lp->w = &sh->ws[k];
+			lp->fd = &l->udp_fds[k];
+			cr_spawn_opts so = {.name = "udp", .placement = CR_ON_WORKER, .worker = k};
+			int r = cr_spawn(&u->tasks[u->n], es_udp_main, lp, &so);
+			if (r < 0) {
+				fprintf(stderr, "coring-echo-server: worker %u: cannot start: %s\n",
+					k, strerror(-r));
+				return r;
+			}
+			u->n++;
 		}
 	}
-	for (unsigned i = 0; i < spawned; i++)
-		while (cr_sem_acquire(&sh->ready) < 0)
-			;
-	for (unsigned i = 0; i < spawned; i++)
-		*failed |= ws[i].start_error < 0;
-	return spawned;
+	return 0;
+}
+
+/* Cancels and joins the UDP loops (they close their sockets).  Returns nothing. */
+static void stop_udp(struct es_shared *sh, struct udp_loops *u)
+{
+	for (unsigned k = 0; k < sh->n; k++)
+		sh->ws[k].stopping = 1;
+	for (unsigned i = 0; i < u->n; i++)
+		cr_cancel(u->tasks[i]);
+	for (unsigned i = 0; i < u->n; i++)
+		while (cr_join(u->tasks[i], NULL) < 0)
+			; /* a cancel of this task now is the watcher's: serving is over */
+	free(u->loops);
+	free(u->tasks);
+	memset(u, 0, sizeof(*u));
 }
 
 /* What main hands to the main task. */
@@ -44,8 +70,8 @@ struct run {
 /* Checks the port file (written to a temporary name first), starts the
  * signal watcher, prints the banner, then publishes the port file.
  * Returns the watcher, or NULL with *status set (error printed). */
-static struct es_watch *announce(struct es_shared *sh, struct es_worker *ws, unsigned n,
-				 const struct run *run, uint64_t t0, int *status)
+static struct es_watch *announce(struct es_shared *sh, const struct run *run, uint64_t t0,
+				 int *status)
 {
 	const struct es_options *o = run->o;
 	char tmp[4096];
@@ -64,7 +90,7 @@ static struct es_watch *announce(struct es_shared *sh, struct es_worker *ws, uns
 		*status = ES_EXIT_START;
 		return NULL;
 	}
-	struct es_watch *wt = es_watch_start(sh, ws, n, run->signal_fd, t0);
+	struct es_watch *wt = es_watch_start(sh, run->signal_fd, t0);
 	if (!wt) {
 		if (o->port_file)
 			unlink(tmp);
@@ -82,8 +108,53 @@ static struct es_watch *announce(struct es_shared *sh, struct es_worker *ws, uns
 	return wt;
 }
 
-/* The main task: sockets, workers, serving until a signal, totals.
+/* Fills *so from the command line.  Returns nothing. */
+static void server_opts(const struct es_options *o, cr_server_opts *so)
+{
+	cr_server_opts_init(so);
+	/* 0: as many as the fd limit allows; accepting backs off at EMFILE (not
+	 * cr_server's default, which keeps a reserve of fds under the limit) */
+	so->max_conns = o->max_conns ? o->max_conns : UINT64_MAX;
+	so->idle_timeout_ns = o->idle_ns;
+	so->grace_ns = o->grace_ns;
+	so->backlog = o->backlog;
+	so->stream.read_size = o->buffer_size; /* one receive: one buffer's worth */
+	so->stream.limit = o->buffer_size;
+	so->stream.high_water = (size_t)o->max_held * o->buffer_size;
+}
+
+/* Serves until a signal stops the server, then prints the totals.
  * Returns the exit status. */
+static int serve(struct es_shared *sh, const struct run *run, uint64_t t0)
+{
+	const struct es_options *o = run->o;
+	struct udp_loops udp = {0};
+	int status = ES_EXIT_START, start_status = 0;
+	struct es_watch *wt = NULL;
+	if (start_udp(sh, &udp) == 0)
+		wt = announce(sh, run, t0, &start_status);
+	if (!wt) {
+		stop_udp(sh, &udp);
+		return start_status ? start_status : ES_EXIT_START;
+	}
+	int r = cr_server_serve(sh->srv); /* until the watcher stops it */
+	if (r < 0)
+		fprintf(stderr, "coring-echo-server: serving failed: %s\n", strerror(-r));
+	stop_udp(sh, &udp);
+	status = es_watch_end(wt);
+	if (start_status)
+		status = start_status;
+	if (!o->quiet) {
+		struct es_stats total;
+		memset(&total, 0, sizeof(total));
+		es_stats_collect(sh, &total);
+		es_stats_print(&total, (double)(cr_now_ns() - t0) / 1e9);
+	}
+	return status;
+}
+
+/* The main task: the server and its addresses, serving until a signal,
+ * the totals.  Returns the exit status. */
 static int main_task(void *arg)
 {
 	const struct run *run = arg;
@@ -91,44 +162,29 @@ static int main_task(void *arg)
 	unsigned n = cr_worker_count();
 	uint64_t t0 = cr_now_ns();
 	struct es_listen_set *set = calloc(1, sizeof(*set));
-	struct es_worker *ws = calloc(n, sizeof(*ws));
-	cr_task **tasks = calloc(n, sizeof(*tasks));
-	struct es_shared sh;
-	struct es_stats total;
-	int status = ES_EXIT_START, failed = 0, start_status = 0;
-	memset(&sh, 0, sizeof(sh));
-	memset(&total, 0, sizeof(total));
-	if (!set || !ws || !tasks) {
+	struct es_shared sh = {.opts = o, .set = set, .n = n, .ws = calloc(n, sizeof(*sh.ws))};
+	cr_server_opts so;
+	int status = ES_EXIT_START;
+	server_opts(o, &so);
+	if (!set || !sh.ws || cr_server_create(&sh.srv, es_echo, &sh, &so) < 0) {
 		fprintf(stderr, "coring-echo-server: out of memory\n");
 		goto out;
 	}
-	if (es_listen_open(set, o, n) < 0) {
+	for (unsigned i = 0; o->max_held_bytes && i < n; i++) { /* a share each, at least a byte */
+		uint64_t share = o->max_held_bytes / n;
+		sh.ws[i].held_budget = share ? (size_t)share : 1;
+	}
+	if (es_listen_open(set, sh.srv, o, n) < 0) {
 		status = set->bad_text ? ES_EXIT_USAGE : ES_EXIT_START;
 		goto out;
 	}
-	sh.opts = o;
-	sh.set = set;
-	cr_event_init(&sh.stop);
-	cr_sem_init(&sh.ready, 0);
-	unsigned spawned = start_workers(&sh, ws, tasks, n, &failed);
-	struct es_watch *wt = failed ? NULL : announce(&sh, ws, n, run, t0, &start_status);
-	if (!wt) {
-		cr_event_set(&sh.stop);
-		es_join_workers(ws, tasks, spawned, &total);
-		status = start_status ? start_status : ES_EXIT_START;
-	} else {
-		int r = es_serve_until_signal(wt, tasks, &total);
-		status = start_status ? start_status : r;
-		if (!o->quiet)
-			es_stats_print(&total, (double)(cr_now_ns() - t0) / 1e9);
-	}
-	cr_sem_destroy(&sh.ready);
-	cr_event_destroy(&sh.stop);
+	status = serve(&sh, run, t0);
 	es_listen_close(set);
 out:
+	if (sh.srv)
+		cr_server_destroy(sh.srv);
 	free(set);
-	free(ws);
-	free(tasks);
+	free(sh.ws);
 	return status;
 }
 

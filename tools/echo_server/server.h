@@ -15,8 +15,8 @@
 /* Most --listen options. */
 #define ES_MAX_LISTEN_ARGS 32
 
-/* Most addresses served (each --listen may resolve to several). */
-#define ES_MAX_ADDRS 64
+/* Most addresses served (each --listen may resolve to several): cr_server's limit. */
+#define ES_MAX_ADDRS CR_SERVER_MAX_ADDRS
 
 /* ---- options.c ------------------------------------------------------------------ */
 
@@ -86,7 +86,8 @@ const char *es_oserror(int err, char *buf, size_t len);
 
 /* ---- counters ------------------------------------------------------------------ */
 
-/* What one worker did; summed by the main task once the worker is done. */
+/* The totals: cr_server's counters (connections, stream bytes, accept
+ * errors) plus the echo's own (limits, UDP). */
 struct es_stats {
 	uint64_t accepted;	   /* TCP / Unix connections accepted and served */
 	uint64_t refused;	   /* accepted and closed at once: --max-conns reached */
@@ -107,40 +108,36 @@ struct es_stats {
 	uint64_t udp_errors;	   /* datagram receive or send failures */
 };
 
-/* Adds b into a.  Returns nothing. */
-void es_stats_add(struct es_stats *a, const struct es_stats *b);
-
 /* Prints the totals to stderr.  Returns nothing. */
 void es_stats_print(const struct es_stats *s, double seconds);
 
 /* ---- listen.c ----------------------------------------------------------------------- */
 
-/* One address served and the sockets made for it. */
+/* One address served. */
 struct es_listener {
-	cr_addr addr;	       /* the bound address (real port after port 0) */
-	int is_unix;	       /* 1 = Unix stream socket: one listener, worker 0 */
-	int unlink_path;       /* 1 = a filesystem path to remove at exit */
-	int *tcp_fds;	       /* stream listening sockets, one per worker (Unix: one) */
+	cr_addr addr;	       /* the address (real port once listening) */
+	int is_unix;	       /* 1 = Unix stream socket */
 	int *udp_fds;	       /* UDP sockets, one per worker; NULL = no UDP here */
 	const char *host_text; /* how --verbose's "starting up on" names it */
 };
 
 /* Every address the server listens on. */
 struct es_listen_set {
-	struct es_listener l[ES_MAX_ADDRS]; /* the addresses */
+	struct es_listener l[ES_MAX_ADDRS]; /* the addresses, in cr_server's order */
 	unsigned n;			    /* how many */
-	unsigned workers;		    /* sockets per IP address */
+	unsigned workers;		    /* UDP sockets per IP address */
 	int bad_text;			    /* 1 = a --listen text is no address (usage error) */
 };
 
-/* Resolves the --listen texts (or localhost) and creates every socket: one
- * SO_REUSEPORT stream listener and UDP socket per worker per IP address,
- * one listener per Unix path.  Call from a task.  Prints errors to stderr.
- * Returns 0 or -errno (everything made is closed then). */
-int es_listen_open(struct es_listen_set *set, const struct es_options *o, unsigned workers);
+/* Resolves the --listen texts (or localhost), adds them to srv and makes it
+ * listen (one SO_REUSEPORT listener per worker per IP address, one per Unix
+ * path), then binds the UDP sockets (one per worker per IP address) on the
+ * same ports.  Call from a task.  Prints errors to stderr.  Returns 0 or
+ * -errno (the UDP sockets made are closed then). */
+int es_listen_open(struct es_listen_set *set, cr_server *srv, const struct es_options *o,
+		   unsigned workers);
 
-/* Closes whatever sockets of set are still open and removes the Unix paths
- * it created.  Returns nothing. */
+/* Closes the UDP sockets of set still open.  Returns nothing. */
 void es_listen_close(struct es_listen_set *set);
 
 /* Prints "listening on ADDR (tcp, udp)" lines to stdout and, with --verbose,
@@ -156,83 +153,64 @@ int es_port_file_prepare(const struct es_listen_set *set, const char *path, char
 /* Renames the temporary file tmp to path.  Returns 0 or -errno (tmp removed). */
 int es_port_file_publish(const char *tmp, const char *path);
 
-/* ---- worker.c, accept.c, conn.c, udp.c --------------------------------------------- */
+/* ---- echo.c, held.c, udp.c ---------------------------------------------------------- */
 
 struct es_worker;
 
-/* One client connection; lives on its worker's list while its task runs. */
-struct es_conn {
-	struct es_conn *prev, *next; /* the worker's list of live connections */
-	struct es_worker *w;	     /* the worker serving it */
-	cr_task *task;		     /* its task once started, NULL before */
-	int fd;			     /* the connected socket */
-	int cancel_requested;	     /* 1 = cut before the task started */
-	int held_cut;		     /* 1 = cut over --max-held-bytes (held.c) */
-	size_t held;		     /* bytes of its copy for a client that does not read */
-	uint64_t seq;		     /* connection number (Unix log names) */
+/* A connection whose client does not read: its drain waits, and the bytes
+ * it has written and not sent count against its worker's share of
+ * --max-held-bytes while it does.  Lives on the handler's stack. */
+struct es_holder {
+	struct es_holder *prev, *next; /* the worker's list of holders */
+	struct es_worker *w;	       /* the worker running the handler */
+	cr_task *task;		       /* the handler's task */
+	size_t held;		       /* bytes accounted */
+	int cut;		       /* 1 = cut over --max-held-bytes */
 };
 
-/* State shared by every worker: read-only once serving starts, except the
- * atomics and the events (grace_deadline_ns is written before stop is set). */
+/* What one worker owns besides cr_server's part: touched only by tasks on
+ * that worker, except the counters, which any thread may read. */
+struct es_worker {
+	struct es_holder holders;	/* list head of the holders */
+	size_t held_budget;		/* its share of --max-held-bytes, 0 = no limit */
+	size_t held_bytes;		/* bytes its holders hold */
+	size_t held_doomed;		/* of those, bytes of holders cut and not yet ended */
+	_Atomic uint64_t send_timeouts; /* connections reset by --send-timeout */
+	_Atomic uint64_t held_cut;	/* connections reset over --max-held-bytes */
+	_Atomic uint64_t held_peak;	/* most bytes its holders held at once */
+	_Atomic uint64_t udp_in;	/* datagrams received */
+	_Atomic uint64_t udp_out;	/* datagrams sent back */
+	_Atomic uint64_t udp_bytes_in;	/* their bytes */
+	_Atomic uint64_t udp_bytes_out; /* bytes of datagrams sent back */
+	_Atomic uint64_t udp_errors;	/* datagram receive or send failures */
+	_Atomic int stopping;		/* 1 once the UDP loops are to end */
+};
+
+/* State shared by every worker: read-only once serving starts. */
 struct es_shared {
 	const struct es_options *opts; /* the command line */
-	struct es_listen_set *set;     /* the sockets */
-	cr_event stop;		       /* set by the main task: stop accepting */
-	cr_sem ready;		       /* released by each worker once serving */
-	_Atomic uint64_t live;	       /* connections open in all workers (--max-conns) */
-	_Atomic uint64_t seq;	       /* connections numbered so far */
-	uint64_t grace_deadline_ns;    /* absolute end of the grace period, once stopping */
+	struct es_listen_set *set;     /* the addresses */
+	cr_server *srv;		       /* the TCP / Unix server */
+	struct es_worker *ws;	       /* one per worker */
+	unsigned n;		       /* how many */
 };
 
-/* What one worker owns; touched only by tasks on that worker while it runs. */
-struct es_worker {
-	struct es_shared *sh;  /* shared state */
-	unsigned index;	       /* worker number */
-	cr_bufpool *pool;      /* provided buffers of this worker */
-	struct es_conn conns;  /* list head of live connections */
-	uint64_t n_conns;      /* connections on the list */
-	int stopping;	       /* 1 once accepting stops (read by the loops) */
-	int draining;	       /* 1 once the grace period began */
-	cr_event drained;      /* set when draining and the list is empty */
-	int start_error;       /* why the worker could not start, 0 if it did */
-	size_t held_budget;    /* its share of --max-held-bytes, 0 = no limit */
-	size_t held_bytes;     /* bytes its connections' copies hold */
-	size_t held_doomed;    /* of those, bytes of connections cut and not yet ended */
-	struct es_stats stats; /* its counters */
-};
+/* The connection handler (cr_server_handler, arg: struct es_shared):
+ * echoes every byte until the client's EOF, then half-closes; logs with
+ * --verbose; applies --send-timeout and --max-held-bytes.  Returns 0 after
+ * the client's EOF, else the error (the toolkit resets the connection). */
+int es_echo(cr_stream *s, const cr_server_conn *c, void *arg);
 
-/* The per-worker task (spawned on worker w->index): makes the pool, starts
- * the accept loops and UDP tasks, serves until sh->stop, then drains
- * (grace period, then cancels what is left).  A cancel during draining
- * ends the grace period at once.  Returns 0 or -errno of the start. */
-int es_worker_main(void *arg);
+/* Accounts for h's more bytes (h on its worker's list of holders from now
+ * on).  When the worker's holders would go over its share of
+ * --max-held-bytes, the holders holding the most (counting h's more bytes)
+ * are cut, largest first, until the rest fits; if that is h itself, nothing
+ * is accounted.  Returns 0, or -ENOBUFS when h must end (h->cut set). */
+int es_held_reserve(struct es_holder *h, size_t more);
 
-/* One accept loop on one listening socket of the calling worker. */
-struct es_accept_loop {
-	struct es_worker *w; /* the worker it runs on */
-	int *lfd;	     /* the listening socket's slot (closed and set to -1 at the end) */
-	int is_unix;	     /* 1 for a Unix listener */
-};
-
-/* Task: takes connections from a multishot acceptor on *a->lfd and starts a
- * connection task for each until the worker stops (it cancels the loop);
- * then closes the acceptor and the listening socket.  Returns 0 or -errno
- * if the acceptor failed. */
-int es_accept_main(void *arg);
-
-/* Starts a connection task for fd on the calling worker, or closes fd at
- * once when --max-conns is reached.  Returns 0 or -errno (fd closed). */
-int es_conn_start(struct es_worker *w, int fd);
-
-/* Accounts for more bytes of c's copy (a client that does not read).
- * When the worker's copies would go over its share of --max-held-bytes,
- * the connections holding the most (counting c's more bytes) are cut,
- * largest first, until the rest fits; if that is c itself, nothing is
- * accounted.  Returns 0, or -ENOBUFS when c must end (c->held_cut set). */
-int es_held_reserve(struct es_conn *c, size_t more);
-
-/* Accounts for c's copy being freed (all of c->held).  Returns nothing. */
-void es_held_release(struct es_conn *c);
+/* Accounts for h's bytes being sent or dropped, and takes h off the list.
+ * Returns nothing. */
+void es_held_release(struct es_holder *h);
 
 /* One UDP echo loop on one socket of the calling worker. */
 struct es_udp_loop {
@@ -243,6 +221,10 @@ struct es_udp_loop {
 /* Task: echoes datagrams on *u->fd until the worker stops (it cancels the
  * loop), then closes the socket.  Returns 0 or -ENOMEM. */
 int es_udp_main(void *arg);
+
+/* Adds the totals of srv and of the workers ws[0 .. n) into *total.
+ * Any thread.  Returns nothing. */
+void es_stats_collect(const struct es_shared *sh, struct es_stats *total);
 
 /* ---- main.c, shutdown.c ------------------------------------------------------------- */
 
@@ -263,26 +245,20 @@ int es_signals_open(void);
 /* The task that reads the signals and acts on them (shutdown.c). */
 struct es_watch;
 
-/* Starts the task reading signal_fd (from the main task, once the n
- * workers serve; t0 = start time for the totals).  SIGINT, SIGTERM and
- * SIGHUP start the graceful stop (sh->stop set with the grace deadline), a
- * second one or SIGQUIT cuts every connection, SIGUSR1 prints the totals so
- * far.  Returns the watcher, or NULL (error printed). */
-struct es_watch *es_watch_start(struct es_shared *sh, struct es_worker *ws, unsigned n,
-				int signal_fd, uint64_t t0);
+/* Starts the task reading signal_fd (from the main task, before it
+ * serves; t0 = start time for the totals).  SIGINT, SIGTERM and SIGHUP
+ * stop the server gracefully (cr_server_stop: --grace for the connections),
+ * a second one or SIGQUIT cuts every connection (a cancel of the main task,
+ * which serves), SIGUSR1 prints the totals so far.  Returns the watcher,
+ * or NULL (error printed). */
+struct es_watch *es_watch_start(struct es_shared *sh, int signal_fd, uint64_t t0);
 
 /* Stops the server at once, as SIGQUIT does (why is printed).  Call from
  * the main task.  Returns nothing. */
 void es_watch_stop_now(struct es_watch *wt, const char *why);
 
-/* Waits until a signal stops the server, joins every worker task (cut at
- * once when asked) adding their counters to *total, then ends and frees
- * the watcher.  Call from the main task.  Returns ES_EXIT_STOPPED, or
+/* Ends and frees the watcher (after serving).  Returns ES_EXIT_STOPPED, or
  * ES_EXIT_FAILED if waiting for signals failed (the server stopped then). */
-int es_serve_until_signal(struct es_watch *wt, cr_task **tasks, struct es_stats *total);
-
-/* Joins the n worker tasks (handles released) and adds their counters to
- * *total; used when serving could not start.  Returns nothing. */
-void es_join_workers(struct es_worker *ws, cr_task **tasks, unsigned n, struct es_stats *total);
+int es_watch_end(struct es_watch *wt);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Signals, graceful shutdown (stop accepting, grace period, cut the rest) and the totals. */
+/* Signals: a graceful or immediate stop of the cr_server, SIGUSR1's snapshot, and the totals. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -40,69 +40,30 @@ int es_signals_open(void)
 /* What the task reading the signals shares with the main task (both run on
  * the main task's worker, so plain fields suffice). */
 struct es_watch {
-	struct es_shared *sh; /* shared state: stop event, grace deadline */
-	struct es_worker *ws; /* the workers, for SIGUSR1's snapshot */
-	unsigned n;	      /* how many */
+	struct es_shared *sh; /* shared state: the server, the workers */
 	int fd;		      /* the signalfd */
 	uint64_t t0;	      /* start time, for the totals */
-	cr_task *main;	      /* the main task, cancelled to cut every connection */
+	cr_task *main;	      /* the main task (it serves), cancelled to cut every connection */
 	cr_task *task;	      /* the watcher itself */
 	int stopping;	      /* 1 once a stop began */
-	int cut;	      /* 1 once every connection is to be cut at once */
 	int failed;	      /* -errno once waiting for signals failed, else 0 */
 	int done;	      /* 1 once the main task no longer needs the watcher */
 };
 
-/* One worker's counters, copied by a task on that worker. */
-struct snap {
-	struct es_worker *w; /* the worker */
-	struct es_stats s;   /* its counters when the task ran */
-};
-
-/* Task on worker s->w: copies its counters.  Returns 0. */
-static int snap_main(void *arg)
-{
-	struct snap *s = arg;
-	s->s = s->w->stats;
-	return 0;
-}
-
-/* SIGUSR1: prints the totals so far, each worker's counters read on that
- * worker (they are not atomics).  Returns nothing. */
+/* SIGUSR1: prints the totals so far.  Returns nothing. */
 static void print_snapshot(struct es_watch *wt)
 {
-	struct snap *sn = calloc(wt->n, sizeof(*sn));
-	cr_task **t = calloc(wt->n, sizeof(*t));
 	struct es_stats total;
-	unsigned spawned = 0;
-	int r = sn && t ? 0 : -ENOMEM;
 	memset(&total, 0, sizeof(total));
-	for (; r == 0 && spawned < wt->n; spawned++) {
-		sn[spawned].w = &wt->ws[spawned];
-		cr_spawn_opts so = {
-			.name = "snapshot", .placement = CR_ON_WORKER, .worker = spawned};
-		if ((r = cr_spawn(&t[spawned], snap_main, &sn[spawned], &so)) < 0)
-			break;
-	}
-	for (unsigned i = 0; i < spawned; i++) {
-		while (cr_join(t[i], NULL) < 0)
-			; /* a cancel now is for the read that follows */
-		es_stats_add(&total, &sn[i].s);
-	}
-	if (r < 0) {
-		fprintf(stderr, "coring-echo-server: SIGUSR1: cannot collect the totals: %s\n",
-			strerror(-r));
-	} else {
-		fprintf(stderr, "coring-echo-server: SIGUSR1: %s; the totals so far:\n",
-			wt->stopping ? "stopping" : "still serving");
-		es_stats_print(&total, (double)(cr_now_ns() - wt->t0) / 1e9);
-	}
-	free(sn);
-	free(t);
+	es_stats_collect(wt->sh, &total);
+	fprintf(stderr, "coring-echo-server: SIGUSR1: %s; the totals so far:\n",
+		wt->stopping ? "stopping" : "still serving");
+	es_stats_print(&total, (double)(cr_now_ns() - wt->t0) / 1e9);
 }
 
-/* Starts the stop (grace_ns for the connections to finish), or, once
- * stopping, cuts every connection now.  Returns nothing. */
+/* Starts the stop (grace_ns for the connections to finish: cr_server's
+ * grace period, --grace; 0 cuts at once), or, once stopping, cuts every
+ * connection now.  Returns nothing. */
 static void stop(struct es_watch *wt, const char *why, uint64_t grace_ns)
 {
 	const struct es_options *o = wt->sh->opts;
@@ -111,8 +72,8 @@ static void stop(struct es_watch *wt, const char *why, uint64_t grace_ns)
 			fprintf(stderr,
 				"coring-echo-server: %s again: closing every connection now\n",
 				why);
-		wt->cut = 1;
-		cr_cancel(wt->main); /* its joins cancel the workers */
+		cr_server_stop_now(wt->sh->srv); /* in case the stop has not taken effect */
+		cr_cancel(wt->main);		 /* cancelling the serving task cuts at once */
 		return;
 	}
 	if (!o->quiet && grace_ns == 0)
@@ -125,8 +86,10 @@ static void stop(struct es_watch *wt, const char *why, uint64_t grace_ns)
 			"to finish\n",
 			why, (double)grace_ns / 1e9);
 	wt->stopping = 1;
-	wt->sh->grace_deadline_ns = cr_now_ns() + grace_ns;
-	cr_event_set(&wt->sh->stop);
+	if (grace_ns == 0)
+		cr_server_stop_now(wt->sh->srv);
+	else
+		cr_server_stop(wt->sh->srv);
 }
 
 void es_watch_stop_now(struct es_watch *wt, const char *why)
@@ -191,47 +154,13 @@ static int watch_main(void *arg)
 	return 0;
 }
 
-void es_join_workers(struct es_worker *ws, cr_task **tasks, unsigned n, struct es_stats *total)
-{
-	for (unsigned i = 0; i < n; i++) {
-		while (cr_join(tasks[i], NULL) < 0)
-			;
-		es_stats_add(total, &ws[i].stats);
-	}
-}
-
-/* Joins the worker tasks, cancelling those left once wt->cut is set.
- * Returns nothing. */
-static void join_cutting(struct es_watch *wt, cr_task **tasks, struct es_stats *total)
-{
-	int cutting = 0;
-	for (unsigned i = 0; i < wt->n; i++) {
-		for (;;) {
-			if (wt->cut && !cutting) {
-				for (unsigned k = i; k < wt->n; k++)
-					cr_cancel(tasks[k]);
-				cutting = 1;
-			}
-			if (cr_join(tasks[i], NULL) == 0)
-				break;
-		}
-		es_stats_add(total, &wt->ws[i].stats);
-	}
-}
-
-struct es_watch *es_watch_start(struct es_shared *sh, struct es_worker *ws, unsigned n,
-				int signal_fd, uint64_t t0)
+struct es_watch *es_watch_start(struct es_shared *sh, int signal_fd, uint64_t t0)
 {
 	struct es_watch *wt = calloc(1, sizeof(*wt));
 	cr_task *task = NULL;
 	int r = wt ? 0 : -ENOMEM;
 	if (wt) {
-		*wt = (struct es_watch){.sh = sh,
-					.ws = ws,
-					.n = n,
-					.fd = signal_fd,
-					.t0 = t0,
-					.main = cr_current()};
+		*wt = (struct es_watch){.sh = sh, .fd = signal_fd, .t0 = t0, .main = cr_current()};
 		r = cr_spawn(&task, watch_main, wt, &(cr_spawn_opts){.name = "signals"});
 	}
 	if (r < 0) {
@@ -243,12 +172,8 @@ struct es_watch *es_watch_start(struct es_shared *sh, struct es_worker *ws, unsi
 	return wt;
 }
 
-int es_serve_until_signal(struct es_watch *wt, cr_task **tasks, struct es_stats *total)
+int es_watch_end(struct es_watch *wt)
 {
-	struct es_shared *sh = wt->sh;
-	while (!cr_event_is_set(&sh->stop))
-		cr_event_wait(&sh->stop); /* a cancel here comes with wt->cut set */
-	join_cutting(wt, tasks, total);
 	wt->done = 1;
 	cr_cancel(wt->task);
 	while (cr_join(wt->task, NULL) < 0)
@@ -258,25 +183,44 @@ int es_serve_until_signal(struct es_watch *wt, cr_task **tasks, struct es_stats 
 	return status;
 }
 
-void es_stats_add(struct es_stats *a, const struct es_stats *b)
+/* Returns a - b, or 0 if b is larger. */
+static uint64_t minus(uint64_t a, uint64_t b)
 {
-	a->accepted += b->accepted;
-	a->refused += b->refused;
-	a->completed += b->completed;
-	a->errors += b->errors;
-	a->idle_closed += b->idle_closed;
-	a->send_timeouts += b->send_timeouts;
-	a->held_cut += b->held_cut;
-	a->held_peak += b->held_peak;
-	a->cancelled += b->cancelled;
-	a->bytes_in += b->bytes_in;
-	a->bytes_out += b->bytes_out;
-	a->accept_fd_errors += b->accept_fd_errors;
-	a->udp_in += b->udp_in;
-	a->udp_out += b->udp_out;
-	a->udp_bytes_in += b->udp_bytes_in;
-	a->udp_bytes_out += b->udp_bytes_out;
-	a->udp_errors += b->udp_errors;
+	return a > b ? a - b : 0;
+}
+
+/* Returns the value of a relaxed counter. */
+static uint64_t get(_Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void es_stats_collect(const struct es_shared *sh, struct es_stats *t)
+{
+	cr_server_stats ss;
+	if (cr_server_stats_get(sh->srv, -1, &ss) < 0)
+		memset(&ss, 0, sizeof(ss));
+	for (unsigned i = 0; i < sh->n; i++) {
+		struct es_worker *w = &sh->ws[i];
+		t->send_timeouts += get(&w->send_timeouts);
+		t->held_cut += get(&w->held_cut);
+		t->held_peak += get(&w->held_peak);
+		t->udp_in += get(&w->udp_in);
+		t->udp_out += get(&w->udp_out);
+		t->udp_bytes_in += get(&w->udp_bytes_in);
+		t->udp_bytes_out += get(&w->udp_bytes_out);
+		t->udp_errors += get(&w->udp_errors);
+	}
+	t->accepted += ss.accepted;
+	t->refused += ss.refused;
+	t->completed += ss.completed;
+	/* the handler's own cuts (send timeout, budget) are counted apart */
+	t->errors += minus(ss.handler_errors + ss.setup_errors, t->send_timeouts + t->held_cut);
+	t->idle_closed += ss.idle_closed;
+	t->cancelled += ss.cut;
+	t->bytes_in += ss.bytes_in;
+	t->bytes_out += ss.bytes_out;
+	t->accept_fd_errors += ss.accept_fd_errors;
 }
 
 void es_stats_print(const struct es_stats *s, double seconds)

@@ -20,7 +20,8 @@ int es_udp_main(void *arg)
 	int fd = *u->fd, r = 0;
 	char *buf = malloc(DATAGRAM_MAX);
 	if (!buf) {
-		fprintf(stderr, "coring-echo-server: worker %u: no memory for UDP\n", w->index);
+		fprintf(stderr, "coring-echo-server: worker %u: no memory for UDP\n",
+			cr_worker_id());
 		r = -ENOMEM;
 	}
 	while (buf && !w->stopping) {
@@ -29,12 +30,12 @@ int es_udp_main(void *arg)
 		if (n < 0) {
 			if (w->stopping)
 				break;
-			w->stats.udp_errors++;
+			atomic_fetch_add_explicit(&w->udp_errors, 1, memory_order_relaxed);
 			cr_sleep(ERROR_PAUSE_NS);
 			continue;
 		}
-		w->stats.udp_in++;
-		w->stats.udp_bytes_in += (uint64_t)n;
+		atomic_fetch_add_explicit(&w->udp_in, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->udp_bytes_in, (uint64_t)n, memory_order_relaxed);
 		char name[96];
 		if (es_log_enabled()) {
 			es_log_name(name, sizeof(name), "EchoServerUDP", &from, 0);
@@ -42,11 +43,11 @@ int es_udp_main(void *arg)
 		}
 		ssize_t s = cr_sendto(fd, buf, (size_t)n, &from);
 		if (s < 0) {
-			w->stats.udp_errors++;
+			atomic_fetch_add_explicit(&w->udp_errors, 1, memory_order_relaxed);
 			continue;
 		}
-		w->stats.udp_out++;
-		w->stats.udp_bytes_out += (uint64_t)s;
+		atomic_fetch_add_explicit(&w->udp_out, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->udp_bytes_out, (uint64_t)s, memory_order_relaxed);
 		if (es_log_enabled())
 			es_log_bytes(name, "sent", buf, (size_t)n);
 	}

@@ -637,7 +637,9 @@ int cr_server_create(cr_server **out, cr_server_handler handler, void *arg,
 
 /* Adds an address to serve, as cr_addr_parse reads it ("127.0.0.1:8080",
  * "[::1]:0", "unix:/path", "/path", "@name"); an IP address without a port,
- * or with port 0, gets an ephemeral port at cr_server_listen.  Returns the
+ * or with port 0, gets an ephemeral port at cr_server_listen: the port of the
+ * server's first IP address where that one is free (so that 127.0.0.1:0 and
+ * [::1]:0 share one port), else a port of its own.  Returns the
  * address's index (0, 1, ...), -EINVAL (NULL, not an address), -ENOSPC (over
  * CR_SERVER_MAX_ADDRS), -EBUSY (already listening). */
 int cr_server_add(cr_server *srv, const char *address);
@@ -681,6 +683,12 @@ int cr_server_serve(cr_server *srv);
  * before cr_server_serve makes it return as soon as it has listened.  Returns
  * 0 or -EINVAL (NULL). */
 int cr_server_stop(cr_server *srv);
+
+/* As cr_server_stop with no grace period: the connections are cut as soon
+ * as the stop takes effect (SIGQUIT's meaning in many servers).  Once the
+ * grace period of an earlier stop runs, cancel the serving task to cut
+ * them.  Same callers as cr_server_stop.  Returns 0 or -EINVAL (NULL). */
+int cr_server_stop_now(cr_server *srv);
 
 /* Returns 1 once a stop was asked for (a handler may check it between
  * messages), 0 if not or for NULL. */
