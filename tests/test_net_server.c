@@ -300,6 +300,34 @@ static void take(void)
 	CHECK_OK(cr_server_destroy(srv));
 }
 
+/* Port 0 on 127.0.0.1 and on ::1 share one ephemeral port (as the echo server always
+ * did); a second IPv4 address with port 0 cannot share it and gets its own. */
+static void shared_ephemeral_port(void)
+{
+	struct handler_log log = {0};
+	cr_server *srv;
+	CHECK_OK(cr_server_create(&srv, line_echo, &log, NULL));
+	CHECK_EQ_INT(cr_server_add(srv, "127.0.0.1:0"), 0);
+	int v6 = cr_server_add(srv, "[::1]:0");
+	CHECK_EQ_INT(v6, 1);
+	CHECK_EQ_INT(cr_server_add(srv, "127.0.0.1:0"), 2);
+	int r = cr_server_listen(srv);
+	if (r == -EADDRNOTAVAIL || r == -EAFNOSUPPORT) { /* no ::1 on this host */
+		CHECK_OK(cr_server_destroy(srv));
+		return;
+	}
+	CHECK_OK(r);
+	cr_addr a4, a6, b4;
+	CHECK_OK(cr_server_addr(srv, 0, &a4));
+	CHECK_OK(cr_server_addr(srv, 1, &a6));
+	CHECK_OK(cr_server_addr(srv, 2, &b4));
+	CHECK_GT_INT(cr_addr_port(&a4), 0);
+	CHECK_EQ_INT(cr_addr_port(&a6), cr_addr_port(&a4));
+	CHECK_NE_INT(cr_addr_port(&b4), cr_addr_port(&a4));
+	CHECK_EQ_INT(cr_server_port(srv), cr_addr_port(&a4));
+	CHECK_OK(cr_server_destroy(srv));
+}
+
 static int main_task(void *arg)
 {
 	(void)arg;
@@ -309,6 +337,7 @@ static int main_task(void *arg)
 	idle_cut();
 	unix_addrs();
 	take();
+	shared_ephemeral_port();
 	return 0;
 }
 

@@ -147,6 +147,35 @@ static void cut_after_grace(void)
 	CHECK_OK(cr_server_destroy(srv));
 }
 
+/* cr_server_stop_now: no grace period, even for a long one: the connections are cut at once
+ * (a reset), serving ends well before the grace period would have. */
+static void stop_now(void)
+{
+	struct handler_log log = {.ignore_cancel = 1};
+	cr_server_opts o;
+	cr_server_opts_init(&o);
+	o.grace_ns = 30000 * MS;
+	int port;
+	cr_server *srv = line_server(&o, &log, &port);
+	struct serving sv = {.srv = srv};
+	cr_task *t;
+	CHECK_OK(cr_spawn(&t, serve_task, &sv, NULL));
+	int a = connect_port(port);
+	echo_line(a, "x\n");
+	uint64_t t0 = cr_now_ns();
+	CHECK_OK(cr_server_stop_now(srv));
+	CHECK_OK(cr_server_stop_now(srv)); /* idempotent */
+	CHECK_EQ_INT(wait_end(a), -ECONNRESET);
+	CHECK_OK(cr_join(t, NULL));
+	CHECK_LT_U64(cr_now_ns() - t0, 10000 * MS);
+	cr_server_stats st;
+	CHECK_OK(cr_server_stats_get(srv, -1, &st));
+	CHECK_EQ_U64(st.cut, 1);
+	CHECK_EQ_INT(cr_server_stop_now(NULL), -EINVAL);
+	CHECK_OK(cr_close(a));
+	CHECK_OK(cr_server_destroy(srv));
+}
+
 /* Task on worker 1: stops the server.  Returns 0. */
 static int stop_elsewhere(void *arg)
 {
@@ -218,6 +247,7 @@ static int main_task(void *arg)
 	many_clients();
 	stop_mid_message();
 	cut_after_grace();
+	stop_now();
 	stop_ways();
 	stop_by_cancel();
 	return 0;

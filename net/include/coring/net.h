@@ -572,7 +572,7 @@ int cr_poller_close(cr_poller *p);
 /* fds kept free for other uses when max_conns is derived from RLIMIT_NOFILE. */
 #define CR_SERVER_FD_RESERVE 64u
 /* Most addresses one server serves. */
-#define CR_SERVER_MAX_ADDRS 16u
+#define CR_SERVER_MAX_ADDRS 64u
 
 /* Options of cr_server_create; fill with cr_server_opts_init, then adjust. */
 typedef struct cr_server_opts {
