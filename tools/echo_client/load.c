@@ -2,6 +2,7 @@
 /* Load mode: set up the run, spawn the connections and helpers, wait, sum up, report. */
 #include "load.h"
 #include "conn.h"
+#include "payload.h"
 #include "connect.h"
 #include "progress.h"
 #include "report.h"
@@ -208,6 +209,7 @@ static int finish(ec_run *r)
 
 int ec_load_run(const ec_options *o)
 {
+	ec_payload_set_lines(o->lines);
 	ec_run *r = run_new(o);
 	if (!r)
 		return EC_EXIT_FAILED;

@@ -40,6 +40,8 @@ static const char usage_text[] =
 	"  --size N|A-B         message size in bytes, fixed or uniformly random in\n"
 	"                       A..B; suffixes k, M (default 64; e.g. 1-256k)\n"
 	"  --pipeline N         messages in flight per connection (default 1)\n"
+	"  --lines              every message is one line: it ends with its only\n"
+	"                       newline (for servers of a line protocol)\n"
 	"  --rate R             total messages per second, open loop: each connection\n"
 	"                       sends on a fixed schedule and latency is measured from\n"
 	"                       the intended send time (default: closed loop, as fast\n"
@@ -354,6 +356,9 @@ static int flag(ec_options *o, const char *arg, int *load_opt, int *result)
 		o->json = 1;
 		*load_opt = 1;
 	} else if (strcmp(arg, "--load") == 0) {
+		*load_opt = 1;
+	} else if (strcmp(arg, "--lines") == 0) {
+		o->lines = 1;
 		*load_opt = 1;
 	} else {
 		return 0;

@@ -40,6 +40,7 @@ typedef struct ec_options {
 	double timeout_s;	  /* message mode: bound of the whole exchange, 0 = none */
 	int timeout_given;	  /* 1 if --timeout was on the command line */
 	int json;		  /* load: final report as JSON on stdout */
+	int lines;		  /* load: every message is one line (--lines) */
 	int quiet;		  /* load: no progress line */
 	int verbose;		  /* message mode: asyncio-style log; load: every error */
 } ec_options;

@@ -20,6 +20,17 @@
  * data tells where it came from.
  */
 
+/*
+ * Line mode (--lines, for servers of a line protocol): every message ends with
+ * its only newline: a generated '\n' byte becomes ' ' and the last byte of the
+ * message is '\n'.  The header's bytes go through the same rule, so a header
+ * holding a 0x0a byte is not readable as one then (only diagnostics use it).
+ */
+
+/* Turns line mode on (1) or off (0) for every message made or checked from
+ * now on; set it before any connection starts.  Returns nothing. */
+void ec_payload_set_lines(int on);
+
 /* Length of the header at the start of messages at least that long. */
 #define EC_PAYLOAD_HEADER 16
 

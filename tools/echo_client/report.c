@@ -192,6 +192,7 @@ void ec_report_json(FILE *f, const ec_report *rep)
 	jnum(f, "size_min", o->size_min);
 	jnum(f, "size_max", o->size_max);
 	jnum(f, "pipeline", o->pipeline);
+	jnum(f, "lines", o->lines);
 	if (o->rate > 0)
 		jreal(f, "rate", o->rate);
 	else

@@ -78,6 +78,29 @@ static int drain(struct conn *c, enum outcome *late)
 	return e;
 }
 
+/* Waits for the next piece to echo: with --lines a line, else everything
+ * buffered.  *p gets its bytes and *consume how many of them the caller
+ * consumes once it has written them (readline consumed its line itself).
+ * Returns the piece's length, 0 at the client's end, or a negative errno. */
+static ssize_t next_piece(struct conn *c, const void **p, size_t *consume)
+{
+	ssize_t n;
+	*consume = 0;
+	if (c->o->lines) {
+		n = cr_stream_readline(c->s, p);
+		if (n != -ENODATA && n != -EMSGSIZE)
+			return n;
+		/* the bytes after the last newline at the end, or an overlong
+		 * line: echoed as they are, like the raw echo */
+	} else if ((n = cr_stream_fill(c->s)) <= 0) {
+		return n;
+	}
+	n = cr_stream_peek(c->s, p);
+	if (n > 0)
+		*consume = (size_t)n;
+	return n;
+}
+
 /* Echoes until the client's EOF, an error, a timeout or a cut.  Returns how
  * it ended; *err gets the error (0 at EOF). */
 static enum outcome echo(struct conn *c, int *err)
@@ -87,18 +110,18 @@ static enum outcome echo(struct conn *c, int *err)
 	ssize_t n;
 	for (;;) {
 		const void *p;
-		n = cr_stream_fill(c->s);
+		size_t consume;
+		n = next_piece(c, &p, &consume);
 		if (n < 0 && stop_cancel(c, (int)n))
 			continue;
 		if (n <= 0)
 			break;
-		n = cr_stream_peek(c->s, &p);
 		if (verbose)
 			es_log_bytes(c->name, "received", p, (size_t)n);
 		int e = cr_stream_write(c->s, p, (size_t)n);
 		if (e == 0 && (e = drain(c, &late)) == 0 && verbose)
 			es_log_bytes(c->name, "sent", p, (size_t)n);
-		cr_stream_consume(c->s, (size_t)n);
+		cr_stream_consume(c->s, consume);
 		if (e < 0) {
 			n = e;
 			break;

@@ -38,6 +38,10 @@ static const char usage_text[] =
 	"                        0 = an ephemeral port, printed at start)\n"
 	"      --udp             UDP echo on the same IP addresses and ports (default)\n"
 	"      --no-udp          TCP (and Unix) only\n"
+	"      --lines           echo line by line, as a line protocol would (readline,\n"
+	"                        write, drain; a line longer than --buffer-size x\n"
+	"                        --max-held and the bytes after the last newline at the\n"
+	"                        client's end are echoed as they are)\n"
 	"      --backlog N       listen backlog (default SOMAXCONN)\n"
 	"      --port-file PATH  write the first TCP port to PATH once serving\n"
 	"\n"
@@ -117,6 +121,7 @@ enum {
 	OPT_GRACE,
 	OPT_SEND_TIMEOUT,
 	OPT_MAX_HELD_BYTES,
+	OPT_LINES,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +129,7 @@ static const struct option long_opts[] = {
 	{"port", required_argument, NULL, 'p'},
 	{"udp", no_argument, NULL, OPT_UDP},
 	{"no-udp", no_argument, NULL, OPT_NO_UDP},
+	{"lines", no_argument, NULL, OPT_LINES},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
 	{"port-file", required_argument, NULL, OPT_PORT_FILE},
 	{"threads", required_argument, NULL, 't'},
@@ -346,6 +352,9 @@ int es_options_parse(struct es_options *o, int argc, char **argv)
 			break;
 		case OPT_NO_UDP:
 			o->udp = 0;
+			break;
+		case OPT_LINES:
+			o->lines = 1;
 			break;
 		case ':':
 			if (before < optind && strncmp(argv[optind - 1], "--", 2) == 0)

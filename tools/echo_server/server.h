@@ -38,6 +38,7 @@ struct es_options {
 	int backlog;				/* --backlog: 0 = SOMAXCONN */
 	const char *port_file;			/* --port-file: NULL = none */
 	int verbose;				/* --verbose: asyncio-style event log */
+	int lines;				/* --lines: echo line by line (readline) */
 	int quiet;				/* --quiet: no banner, no totals */
 };
 
