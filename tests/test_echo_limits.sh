@@ -37,8 +37,8 @@ stop_server srv "$server_pid"
 peak=$(limit srv peak)
 [ "$(limit srv held)" = 0 ] || fail "clients that read again were cut over --max-held-bytes"
 [ -n "$peak" ] && [ "$peak" -le "$budget" ] ||
-	fail "copies for once-stalled clients peaked at '$peak' bytes (6 stall at once: at most $budget)"
-note "ok: $(cat "$tmp/drain.out"); copies peaked at $peak bytes"
+	fail "unsent echo of once-stalled clients peaked at '$peak' bytes (6 stall at once: at most $budget)"
+note "ok: $(cat "$tmp/drain.out"); held bytes peaked at $peak bytes"
 
 # ---- 2. a client that does not read is reset after --send-timeout
 start_server srv --threads 1 --no-udp --send-timeout 1

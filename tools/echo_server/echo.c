@@ -150,7 +150,8 @@ static void log_end(const struct conn *c, enum outcome end, int err)
 	if (end == END_SEND_TIMEOUT)
 		es_log(c->name, "send timeout: the client did not read");
 	else if (end == END_HELD)
-		es_log(c->name, "cut: copies for clients that do not read over --max-held-bytes");
+		es_log(c->name,
+		       "cut: unsent echo for clients that do not read over --max-held-bytes");
 	else if (end == END_ERROR && err == -ETIMEDOUT)
 		es_log(c->name, "idle timeout"); /* the toolkit's idle cut */
 	else if (end == END_ERROR && (err == -ECONNABORTED || err == -ECANCELED))

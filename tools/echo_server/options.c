@@ -21,7 +21,7 @@
 #define MAX_MAX_HELD 4096u
 #define DEF_IDLE_S 300		       /* a forgotten connection goes after 5 minutes */
 #define DEF_SEND_S 60		       /* as nginx's send_timeout */
-#define DEF_MAX_HELD_BYTES (64u << 20) /* copies for clients that do not read */
+#define DEF_MAX_HELD_BYTES (64u << 20) /* unsent echo held for clients that do not read */
 #define MAX_MAX_HELD_BYTES (1ull << 40)
 
 static const char usage_text[] =
@@ -62,12 +62,13 @@ static const char usage_text[] =
 	"                        for S seconds (default 300; 0 = never; fractions allowed)\n"
 	"      --send-timeout S  reset a connection whose client takes none of the echo\n"
 	"                        for S seconds (default 60; 0 = never)\n"
-	"      --max-held-bytes B  bytes all connections may hold in copies for clients\n"
-	"                        that do not read (default 64m; k and m suffixes; 0 = no\n"
-	"                        limit), shared evenly by the workers.  Such a client is\n"
-	"                        no longer read from while its copy (about --max-held\n"
-	"                        buffers) waits; when the copies reach the budget, the\n"
-	"                        connections holding the most are reset, largest first\n"
+	"      --max-held-bytes B  bytes of unsent echo all connections may hold for\n"
+	"                        clients that do not read (default 64m; k and m\n"
+	"                        suffixes; 0 = no limit), shared evenly by the workers.\n"
+	"                        Such a client is no longer read from once its unsent\n"
+	"                        echo passes --max-held buffers; when what they hold\n"
+	"                        reaches the budget, the connections holding the most\n"
+	"                        are reset, largest first\n"
 	"  Every close other than the answer to a client's end of stream (timeouts,\n"
 	"  limits, errors, the grace period's end) is a reset, so that a client never\n"
 	"  takes a cut-short echo for a finished one.\n"

@@ -235,8 +235,8 @@ void es_stats_print(const struct es_stats *s, double seconds)
 		" out (%" PRIu64 " bytes), %" PRIu64 " errors\n"
 		"  accept      %" PRIu64 " EMFILE/ENFILE failures (retried)\n"
 		"  limits      %" PRIu64 " send timeouts, %" PRIu64
-		" cut over --max-held-bytes; copies for clients that do not read peaked at %" PRIu64
-		" bytes (sum of the workers' peaks)\n",
+		" cut over --max-held-bytes; unsent echo for clients that do not read peaked at "
+		"%" PRIu64 " bytes (sum of the workers' peaks)\n",
 		seconds, s->accepted, s->completed, s->errors, s->idle_closed, s->cancelled,
 		s->refused, s->bytes_in, s->bytes_out, s->udp_in, s->udp_bytes_in, s->udp_out,
 		s->udp_bytes_out, s->udp_errors, s->accept_fd_errors, s->send_timeouts, s->held_cut,
