@@ -189,6 +189,8 @@ int cr__stream_wait_unsent(cr_stream *s, size_t target)
 	while (!s->werr && cr__stream_unsent(s) > target) {
 		if (s->drain_waiter)
 			return -EBUSY;
+		/* the peer may not read for long: hold no pool buffer meanwhile */
+		cr__stream_stall_reader(s);
 		int e = cr__wait_prepare();
 		if (e)
 			return e;
