@@ -31,7 +31,8 @@ struct cr_stream {
 	uint8_t rx_paused;   /* the receiver is paused (the stream stopped reading) */
 	cr_receiver *rx;     /* the pool reader (cr_stream_opts.pool), NULL: one-shot recv */
 	size_t rx_size;	     /* bytes per buffer of its pool */
-	size_t rx_spilled;   /* bytes a stall moved in that no fill reported yet */
+	size_t rhid;	     /* pool reader: bytes received past the limit, kept at rbuf[rend ..
+			      * rend + rhid) and made buffered by later fills */
 	/* writer */
 	cr__wbuf acc;		 /* written, not yet handed to the kernel */
 	cr__wbuf fly;		 /* handed to the kernel: fly.data[fly_off .. fly.len) unsent */
@@ -82,6 +83,19 @@ void cr__stream_abort(cr_stream *s, int err);
  * once closed.  Returns as cr_stream_close (the counts are written only when
  * s was closed). */
 int cr__stream_close(cr_stream *s, uint64_t *nin, uint64_t *nout);
+
+/* Makes bytes received past the limit (rhid) buffered, up to the limit.
+ * Returns how many. */
+static inline size_t cr__stream_expose(cr_stream *s)
+{
+	size_t have = s->rend - s->rstart;
+	size_t k = have >= s->limit ? 0 : s->limit - have;
+	if (k > s->rhid)
+		k = s->rhid;
+	s->rend += k;
+	s->rhid -= k;
+	return k;
+}
 
 /* Opens the pool reader of s: a receiver on pool (of the calling worker)
  * holding at most max_held chunks.  Returns 0, -ENOMEM, -EXDEV. */

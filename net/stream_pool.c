@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The stream's pool reader: chunks of a multishot receiver copied into the read buffer, and its stalls. */
+/* The stream's pool reader: chunks of a multishot receiver copied into the read buffer, and its
+ * stalls. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,30 +9,35 @@
 #include "bufpool.h"
 #include "stream_impl.h"
 
-/* Returns the number of buffered bytes. */
-static size_t buffered(const cr_stream *s)
+/* Returns the bytes held for reading: buffered, and received past the limit. */
+static size_t held(const cr_stream *s)
 {
-	return s->rend - s->rstart;
+	return s->rend - s->rstart + s->rhid;
 }
 
-/* Makes room for need more bytes at the end of the read buffer (sliding or
- * growing it; a pool reader may go past the limit by a chunk).  Returns 0 or
- * -ENOMEM. */
+/* Makes room for need more bytes after the held ones (sliding or growing the
+ * buffer).  Returns 0 or -ENOMEM. */
 static int reserve(cr_stream *s, size_t need)
 {
-	if (s->rstart == s->rend)
+	if (held(s) == 0)
 		s->rstart = s->rend = 0;
-	if (s->rcap - s->rend >= need)
+	size_t end = s->rend + s->rhid;
+	if (s->rcap - end >= need)
 		return 0;
-	if (s->rstart && s->rcap - buffered(s) >= need) {
-		memmove(s->rbuf, s->rbuf + s->rstart, buffered(s));
+	if (s->rstart && s->rcap - held(s) >= need) {
+		memmove(s->rbuf, s->rbuf + s->rstart, held(s));
 		s->rend -= s->rstart;
 		s->rstart = 0;
 		return 0;
 	}
 	size_t cap = s->rcap ? s->rcap * 2 : s->read_size;
-	if (cap < s->rend + need)
-		cap = s->rend + need;
+	if (cap < held(s) + need)
+		cap = held(s) + need;
+	if (s->rstart) { /* slide first: realloc then copies only what is held */
+		memmove(s->rbuf, s->rbuf + s->rstart, held(s));
+		s->rend -= s->rstart;
+		s->rstart = 0;
+	}
 	char *n = realloc(s->rbuf, cap);
 	if (!n)
 		return -ENOMEM;
@@ -41,13 +47,14 @@ static int reserve(cr_stream *s, size_t need)
 }
 
 /* Takes the result n of a receiver call (c: its chunk when n > 0): copies
- * the chunk into the buffer (room reserved) and releases it, or records end
- * of stream or a lasting error.  Returns 1 for data, else 0. */
+ * the chunk after the held bytes (room reserved; made buffered by
+ * cr__stream_expose) and releases it, or records end of stream or a lasting
+ * error.  Returns 1 for data, else 0. */
 static int record(cr_stream *s, ssize_t n, cr_chunk *c)
 {
 	if (n > 0) {
-		memcpy(s->rbuf + s->rend, c->data, (size_t)n);
-		s->rend += (size_t)n;
+		memcpy(s->rbuf + s->rend + s->rhid, c->data, (size_t)n);
+		s->rhid += (size_t)n;
 		s->nin += (uint64_t)n;
 		cr_chunk_release(s->rx, c);
 		return 1;
@@ -59,11 +66,12 @@ static int record(cr_stream *s, ssize_t n, cr_chunk *c)
 	return 0;
 }
 
-/* Moves queued chunks into the buffer, while under max bytes.  Returns nothing. */
+/* Moves queued chunks into the buffer while fewer than max bytes are held.
+ * Returns nothing. */
 static void take_queued(cr_stream *s, size_t max)
 {
 	cr_chunk c;
-	while (!s->reof && !s->rerr && buffered(s) < max && reserve(s, s->rx_size) == 0)
+	while (!s->reof && !s->rerr && held(s) < max && reserve(s, s->rx_size) == 0)
 		if (!record(s, cr_receiver_try_next(s->rx, &c), &c))
 			break;
 }
@@ -84,7 +92,7 @@ ssize_t cr__stream_pool_fill(cr_stream *s)
 		return s->rerr;
 	if (s->reof)
 		return 0;
-	if (buffered(s) >= s->limit) {
+	if (held(s) >= s->limit) {
 		cr__stream_stall_reader(s);
 		return -EMSGSIZE;
 	}
@@ -92,7 +100,6 @@ ssize_t cr__stream_pool_fill(cr_stream *s)
 		s->rx_paused = 0;
 		cr_receiver_resume(s->rx);
 	}
-	size_t before = buffered(s);
 	if (reserve(s, s->rx_size))
 		return -ENOMEM;
 	cr_chunk c;
@@ -102,7 +109,7 @@ ssize_t cr__stream_pool_fill(cr_stream *s)
 	if (!record(s, n, &c))
 		return n;
 	take_queued(s, s->limit); /* what else arrived: one wake-up for all */
-	return (ssize_t)(buffered(s) - before);
+	return (ssize_t)cr__stream_expose(s);
 }
 
 void cr__stream_stall_reader(cr_stream *s)
@@ -115,9 +122,7 @@ void cr__stream_stall_reader(cr_stream *s)
 	}
 	/* Everything queued, past the limit if need be (at most max_held
 	 * chunks); only a failed allocation leaves chunks in the pool. */
-	size_t before = buffered(s);
 	take_queued(s, SIZE_MAX);
-	s->rx_spilled += buffered(s) - before;
 }
 
 void cr__stream_detach_pool(cr_stream *s)

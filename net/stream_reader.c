@@ -76,10 +76,12 @@ static int make_room(cr_stream *s)
  * stream, -EMSGSIZE (full at the limit), -ENOMEM, or as cr_recv. */
 static ssize_t fill_once(cr_stream *s)
 {
-	if (s->rx_spilled) { /* a stall of the pool reader received them */
-		size_t n = s->rx_spilled;
-		s->rx_spilled = 0;
-		return (ssize_t)n;
+	if (s->rhid) { /* the pool reader received them already */
+		size_t k = cr__stream_expose(s);
+		if (k)
+			return (ssize_t)k;
+		cr__stream_stall_reader(s);
+		return -EMSGSIZE;
 	}
 	if (s->rx)
 		return cr__stream_pool_fill(s);
@@ -123,7 +125,7 @@ int cr_stream_consume(cr_stream *s, size_t n)
 
 int cr_stream_at_eof(const cr_stream *s)
 {
-	return s && s->reof && buffered(s) == 0;
+	return s && s->reof && buffered(s) == 0 && s->rhid == 0;
 }
 
 /* Copies up to len buffered bytes into buf and consumes them.  Returns the count. */
@@ -147,7 +149,7 @@ ssize_t cr_stream_read(cr_stream *s, void *buf, size_t len)
 	if (!buf)
 		return -EINVAL;
 	if (buffered(s) == 0) {
-		if (len >= s->read_size && !s->rx) /* a large read: no copy through the buffer */
+		if (len >= s->read_size && !s->rx && !s->rhid) /* large: not through the buffer */
 			return receive(s, buf, len);
 		ssize_t n = fill_once(s);
 		if (n <= 0)
@@ -166,7 +168,7 @@ ssize_t cr_stream_readexactly(cr_stream *s, void *buf, size_t n, size_t *got)
 		done += take(s, (char *)buf + done, n - done);
 		if (done == n)
 			break;
-		int direct = n - done >= s->read_size && !s->rx;
+		int direct = n - done >= s->read_size && !s->rx && !s->rhid;
 		if (direct)
 			r = receive(s, (char *)buf + done, n - done); /* straight into buf */
 		else

@@ -618,7 +618,7 @@ typedef struct cr_server_opts {
 				   * 0 = no pool: one recv per read.  Default
 				   * CR_SERVER_POOL_BUFFERS_DEFAULT.  A kernel without
 				   * provided-buffer rings gets no pool. */
-	size_t pool_buffer_size;  /* bytes per pool buffer; 0 = CR_SERVER_POOL_BUFFER_SIZE_DEFAULT */
+	size_t pool_buffer_size; /* bytes per pool buffer; 0 = CR_SERVER_POOL_BUFFER_SIZE_DEFAULT */
 } cr_server_opts;
 
 /* A server; created by cr_server_create, freed by cr_server_destroy. */
