@@ -106,8 +106,15 @@ ssize_t cr__stream_pool_fill(cr_stream *s)
 	s->reading = 1;
 	ssize_t n = cr_receiver_next(s->rx, &c);
 	s->reading = 0;
-	if (!record(s, n, &c))
+	if (!record(s, n, &c)) {
+		/* interrupted: what arrived meanwhile is buffered all the same
+		 * (peek shows it, as after an interrupted one-shot receive) */
+		if (n == -ECANCELED || n == -ETIMEDOUT) {
+			take_queued(s, s->limit);
+			(void)cr__stream_expose(s);
+		}
 		return n;
+	}
 	take_queued(s, s->limit); /* what else arrived: one wake-up for all */
 	return (ssize_t)cr__stream_expose(s);
 }
