@@ -31,6 +31,8 @@ struct cr_stream {
 	uint8_t rx_paused;   /* the receiver is paused (the stream stopped reading) */
 	cr_receiver *rx;     /* the pool reader (cr_stream_opts.pool), NULL: one-shot recv */
 	size_t rx_size;	     /* bytes per buffer of its pool */
+	size_t rnew;	     /* pool reader: bytes an interrupted fill buffered, which the next
+			      * fill reports without waiting */
 	size_t rhid;	     /* pool reader: bytes received past the limit, kept at rbuf[rend ..
 			      * rend + rhid) and made buffered by later fills */
 	/* writer */

@@ -111,7 +111,7 @@ ssize_t cr__stream_pool_fill(cr_stream *s)
 		 * (peek shows it, as after an interrupted one-shot receive) */
 		if (n == -ECANCELED || n == -ETIMEDOUT) {
 			take_queued(s, s->limit);
-			(void)cr__stream_expose(s);
+			s->rnew = cr__stream_expose(s);
 		}
 		return n;
 	}

@@ -76,6 +76,11 @@ static int make_room(cr_stream *s)
  * stream, -EMSGSIZE (full at the limit), -ENOMEM, or as cr_recv. */
 static ssize_t fill_once(cr_stream *s)
 {
+	if (s->rnew) { /* an interrupted pool fill buffered them: this fill reports them */
+		size_t k = s->rnew;
+		s->rnew = 0;
+		return (ssize_t)k;
+	}
 	if (s->rhid) { /* the pool reader received them already */
 		size_t k = cr__stream_expose(s);
 		if (k)
