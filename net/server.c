@@ -16,6 +16,8 @@ void cr_server_opts_init(cr_server_opts *o)
 	o->idle_timeout_ns = CR_SERVER_IDLE_TIMEOUT_DEFAULT;
 	o->grace_ns = CR_SERVER_GRACE_DEFAULT;
 	o->nodelay = 1;
+	o->pool_buffers = CR_SERVER_POOL_BUFFERS_DEFAULT;
+	o->pool_buffer_size = CR_SERVER_POOL_BUFFER_SIZE_DEFAULT;
 }
 
 /* Checks o.  Returns 0 or -EINVAL. */
@@ -28,6 +30,8 @@ static int check_opts(const cr_server_opts *o)
 	if (o->stack_size > CR_MAX_STACK_SIZE)
 		return -EINVAL;
 	if (so->limit > CR_STREAM_LIMIT_MAX || (so->low_water && so->low_water > high))
+		return -EINVAL;
+	if (so->pool || o->pool_buffers > 32768 || (o->pool_buffers & (o->pool_buffers - 1)))
 		return -EINVAL;
 	return 0;
 }

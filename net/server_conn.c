@@ -141,7 +141,9 @@ static int conn_main(void *arg)
 		conn_end(c);
 		return 0;
 	}
-	r = cr_stream_open(&c->stream, c->fd, &srv->opts.stream);
+	cr_stream_opts so = srv->opts.stream;
+	so.pool = w->pool;
+	r = cr_stream_open(&c->stream, c->fd, &so);
 	if (r < 0) {
 		c->stream = NULL;
 		cr_close_reset(c->fd);
@@ -208,6 +210,7 @@ int cr_server_take(const cr_server_conn *ci)
 	if (c->cut)
 		return c->cut; /* cut already: the toolkit resets it */
 	c->taken = 1;
+	cr__stream_detach_pool(c->stream); /* it may outlive the worker's pool */
 	idle_stop(c);
 	unlist(c);
 	cr__srv_add(&c->w->st.taken, 1);

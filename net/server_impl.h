@@ -71,6 +71,7 @@ typedef struct cr__srv_worker {
 	int draining;		/* 1 once the handlers were told to stop */
 	cr__wait *drain_waiter; /* the worker task waiting for n_conns == 0, or NULL */
 	cr__srv_counters st;	/* its counters */
+	cr_bufpool *pool;	/* the streams' receive pool, NULL for one-shot reads */
 } cr__srv_worker;
 
 struct cr_server {

@@ -116,6 +116,12 @@ int cr__srv_worker_main(void *arg)
 	cr__srv_worker *w = arg;
 	cr_server *srv = w->srv;
 	int hurry = 0;
+	if (srv->opts.pool_buffers) {
+		size_t size = srv->opts.pool_buffer_size ? srv->opts.pool_buffer_size
+							 : CR_SERVER_POOL_BUFFER_SIZE_DEFAULT;
+		if (cr_bufpool_create(&w->pool, srv->opts.pool_buffers, size) < 0)
+			w->pool = NULL; /* no provided-buffer rings: one-shot reads */
+	}
 	struct accept_loop *loops = calloc(srv->n, sizeof(*loops));
 	for (unsigned i = 0; i < srv->n; i++) {
 		if (loops) {
@@ -139,6 +145,9 @@ int cr__srv_worker_main(void *arg)
 			hurry = 1; /* a second cancellation: no grace period */
 	free(loops);
 	drain(w, hurry);
+	if (w->pool) /* every stream is closed or detached from it */
+		(void)cr_bufpool_destroy(w->pool);
+	w->pool = NULL;
 	return 0;
 }
 

@@ -28,6 +28,13 @@ struct cr_stream {
 	int rerr;	     /* lasting receive error, 0 if none */
 	uint8_t reof;	     /* end of stream received */
 	uint8_t reading;     /* a task is inside a receive */
+	uint8_t rx_paused;   /* the receiver is paused (the stream stopped reading) */
+	cr_receiver *rx;     /* the pool reader (cr_stream_opts.pool), NULL: one-shot recv */
+	size_t rx_size;	     /* bytes per buffer of its pool */
+	size_t rnew;	     /* pool reader: bytes an interrupted fill buffered, which the next
+			      * fill reports without waiting */
+	size_t rhid;	     /* pool reader: bytes received past the limit, kept at rbuf[rend ..
+			      * rend + rhid) and made buffered by later fills */
 	/* writer */
 	cr__wbuf acc;		 /* written, not yet handed to the kernel */
 	cr__wbuf fly;		 /* handed to the kernel: fly.data[fly_off .. fly.len) unsent */
@@ -78,6 +85,40 @@ void cr__stream_abort(cr_stream *s, int err);
  * once closed.  Returns as cr_stream_close (the counts are written only when
  * s was closed). */
 int cr__stream_close(cr_stream *s, uint64_t *nin, uint64_t *nout);
+
+/* Makes bytes received past the limit (rhid) buffered, up to the limit.
+ * Returns how many. */
+static inline size_t cr__stream_expose(cr_stream *s)
+{
+	size_t have = s->rend - s->rstart;
+	size_t k = have >= s->limit ? 0 : s->limit - have;
+	if (k > s->rhid)
+		k = s->rhid;
+	s->rend += k;
+	s->rhid -= k;
+	return k;
+}
+
+/* Opens the pool reader of s: a receiver on pool (of the calling worker)
+ * holding at most max_held chunks.  Returns 0, -ENOMEM, -EXDEV. */
+int cr__stream_pool_open(cr_stream *s, cr_bufpool *pool, unsigned max_held);
+
+/* Pool reader: waits for the next chunk(s) and copies them into the read
+ * buffer, releasing them at once; resumes a paused receiver first.  Returns
+ * the bytes added, 0 at end of stream, -EMSGSIZE (limit bytes buffered: the
+ * receiver is paused), -ENOMEM, or as cr_receiver_next. */
+ssize_t cr__stream_pool_fill(cr_stream *s);
+
+/* The stream stops reading for a while (buffer at the limit, a wait for the
+ * peer to read): pauses the pool reader and moves every queued chunk into the
+ * read buffer (past the limit by at most max_held chunks), so that s holds
+ * no pool buffer until its next fill.  Nothing without a pool reader or while
+ * a task waits in a receive on s.  Returns nothing. */
+void cr__stream_stall_reader(cr_stream *s);
+
+/* Ends the pool reader (its queued chunks moved into the read buffer first);
+ * later reads are one-shot receives.  Returns nothing. */
+void cr__stream_detach_pool(cr_stream *s);
 
 /* Returns 1 if a task waits inside a call on s (a receive, a drain or flush,
  * a file send), else 0. */

@@ -59,6 +59,10 @@ int cr_stream_open(cr_stream **out, int fd, const cr_stream_opts *opts)
 	s->w = cr__self();
 	s->fd = fd;
 	s->pipe_r = s->pipe_w = -1;
+	if (opts && opts->pool && (e = cr__stream_pool_open(s, opts->pool, opts->max_held))) {
+		free(s);
+		return e;
+	}
 	*out = s;
 	return 0;
 }
@@ -122,6 +126,8 @@ int cr__stream_close(cr_stream *s, uint64_t *nin, uint64_t *nout)
 	if (cr__stream_unsent(s))
 		r = s->werr ? s->werr : cr__stream_wait_unsent(s, 0);
 	stop_sending(s);
+	if (s->rx)
+		(void)cr_receiver_close(s->rx); /* before the fd: cancels the receive */
 	/* bytes dropped: an abnormal end is a reset */
 	int dropped = cr__stream_unsent(s) || s->werr;
 	int c = dropped ? cr_close_reset(s->fd) : cr_close(s->fd);

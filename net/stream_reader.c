@@ -76,6 +76,20 @@ static int make_room(cr_stream *s)
  * stream, -EMSGSIZE (full at the limit), -ENOMEM, or as cr_recv. */
 static ssize_t fill_once(cr_stream *s)
 {
+	if (s->rnew) { /* an interrupted pool fill buffered them: this fill reports them */
+		size_t k = s->rnew;
+		s->rnew = 0;
+		return (ssize_t)k;
+	}
+	if (s->rhid) { /* the pool reader received them already */
+		size_t k = cr__stream_expose(s);
+		if (k)
+			return (ssize_t)k;
+		cr__stream_stall_reader(s);
+		return -EMSGSIZE;
+	}
+	if (s->rx)
+		return cr__stream_pool_fill(s);
 	if (s->rerr)
 		return s->rerr;
 	if (s->reof)
@@ -116,7 +130,7 @@ int cr_stream_consume(cr_stream *s, size_t n)
 
 int cr_stream_at_eof(const cr_stream *s)
 {
-	return s && s->reof && buffered(s) == 0;
+	return s && s->reof && buffered(s) == 0 && s->rhid == 0;
 }
 
 /* Copies up to len buffered bytes into buf and consumes them.  Returns the count. */
@@ -140,7 +154,7 @@ ssize_t cr_stream_read(cr_stream *s, void *buf, size_t len)
 	if (!buf)
 		return -EINVAL;
 	if (buffered(s) == 0) {
-		if (len >= s->read_size) /* a large read: no copy through the buffer */
+		if (len >= s->read_size && !s->rx && !s->rhid) /* large: not through the buffer */
 			return receive(s, buf, len);
 		ssize_t n = fill_once(s);
 		if (n <= 0)
@@ -159,11 +173,12 @@ ssize_t cr_stream_readexactly(cr_stream *s, void *buf, size_t n, size_t *got)
 		done += take(s, (char *)buf + done, n - done);
 		if (done == n)
 			break;
-		if (n - done >= s->read_size)
+		int direct = n - done >= s->read_size && !s->rx && !s->rhid;
+		if (direct)
 			r = receive(s, (char *)buf + done, n - done); /* straight into buf */
 		else
 			r = fill_once(s);
-		if (r > 0 && n - done >= s->read_size)
+		if (r > 0 && direct)
 			done += (size_t)r;
 		r = r == 0 ? -ENODATA : r < 0 ? r : 0;
 	}
@@ -205,8 +220,10 @@ ssize_t cr_stream_readuntil(cr_stream *s, const void *delim, size_t dlen, const 
 			s->rstart += end;
 			return (ssize_t)end;
 		}
-		if (buffered(s) >= s->limit)
+		if (buffered(s) >= s->limit) {
+			cr__stream_stall_reader(s); /* no more reading until consumed */
 			return -EMSGSIZE;
+		}
 		if (buffered(s) >= dlen)
 			from = buffered(s) - dlen + 1; /* the bytes before cannot start it */
 		ssize_t n = fill_once(s);

@@ -189,6 +189,11 @@ int cr__stream_wait_unsent(cr_stream *s, size_t target)
 	while (!s->werr && cr__stream_unsent(s) > target) {
 		if (s->drain_waiter)
 			return -EBUSY;
+		/* the peer may not read for long: hold no pool buffer meanwhile
+		 * (the pause waits: the send may have completed meanwhile) */
+		cr__stream_stall_reader(s);
+		if (s->werr || cr__stream_unsent(s) <= target)
+			break;
 		int e = cr__wait_prepare();
 		if (e)
 			return e;

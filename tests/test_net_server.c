@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cr_server on one worker: bad input, max_conns refusal, idle cut, Unix path and abstract name,
- * take. */
+ * take, the per-worker receive pool. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +49,16 @@ static void bad_input(void)
 	cr_server_opts_init(&o);
 	o.stream.high_water = 100;
 	o.stream.low_water = 200;
+	CHECK_EQ_INT(cr_server_create(&srv, never_called, NULL, &o), -EINVAL);
+	cr_server_opts_init(&o);
+	CHECK_EQ_U64(o.pool_buffers, CR_SERVER_POOL_BUFFERS_DEFAULT);
+	CHECK_EQ_U64(o.pool_buffer_size, CR_SERVER_POOL_BUFFER_SIZE_DEFAULT);
+	o.pool_buffers = 3; /* not a power of two */
+	CHECK_EQ_INT(cr_server_create(&srv, never_called, NULL, &o), -EINVAL);
+	o.pool_buffers = 65536;
+	CHECK_EQ_INT(cr_server_create(&srv, never_called, NULL, &o), -EINVAL);
+	cr_server_opts_init(&o);
+	o.stream.pool = (cr_bufpool *)&o; /* one worker's pool for every worker: refused */
 	CHECK_EQ_INT(cr_server_create(&srv, never_called, NULL, &o), -EINVAL);
 
 	CHECK_OK(cr_server_create(&srv, never_called, NULL, NULL));
@@ -261,6 +271,58 @@ static void unix_addrs(void)
 	CHECK_OK(cr_server_destroy(srv));
 }
 
+/* Lines over several pool buffers, on connections that share a pool of 2 x 64 B per worker,
+ * one of them a client that never reads. */
+static void pooled_echo(void)
+{
+	struct handler_log log = {0};
+	cr_server_opts o;
+	cr_server_opts_init(&o);
+	o.pool_buffers = 2; /* all of it would be the hog's if its stream kept reading */
+	o.pool_buffer_size = 64;
+	o.stream.max_held = 2;
+	o.stream.high_water = 4096;
+	int port;
+	cr_server *srv = line_server(&o, &log, &port);
+	struct serving sv = {.srv = srv};
+	cr_task *t;
+	CHECK_OK(cr_spawn(&t, serve_task, &sv, NULL));
+	/* a client that sends lines and never reads: its echo stalls its stream */
+	int hog = connect_port(port);
+	static char block[1 << 16];
+	memset(block, 'h', sizeof(block));
+	for (size_t i = 255; i < sizeof(block); i += 256)
+		block[i] = '\n';
+	int one = 4096;
+	CHECK_OK(setsockopt(hog, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one)));
+	for (int i = 0; i < 8; i++) /* more than the socket buffers take: the server stops */
+		(void)send(hog, block, sizeof(block), MSG_DONTWAIT);
+	CHECK_OK(cr_sleep(50 * MS));
+	char line[1000];
+	for (int c = 0; c < 3; c++) {
+		int fd = connect_port(port);
+		for (int k = 0; k < 5; k++) {
+			size_t n = 1 + (size_t)(c * 331 + k * 97) % (sizeof(line) - 2);
+			for (size_t i = 0; i < n; i++)
+				line[i] = (char)('a' + (i + (size_t)k) % 26);
+			line[n] = '\n';
+			line[n + 1] = 0;
+			echo_line(fd, line);
+		}
+		CHECK_OK(cr_shutdown(fd, SHUT_WR));
+		CHECK_EQ_INT(wait_end(fd), 0);
+		CHECK_OK(cr_close(fd));
+	}
+	CHECK_OK(cr_close_reset(hog));
+	CHECK_OK(cr_server_stop(srv));
+	CHECK_OK(cr_join(t, NULL));
+	cr_server_stats st;
+	CHECK_OK(cr_server_stats_get(srv, -1, &st));
+	CHECK_EQ_U64(st.accepted, 4);
+	CHECK_EQ_U64(st.active, 0);
+	CHECK_OK(cr_server_destroy(srv));
+}
+
 /* A handler that takes its connection: the toolkit leaves the stream open. */
 static int taker(cr_stream *s, const cr_server_conn *c, void *arg)
 {
@@ -271,11 +333,17 @@ static int taker(cr_stream *s, const cr_server_conn *c, void *arg)
 	return -1; /* would be a reset if the toolkit still owned it */
 }
 
-static void take(void)
+/* A handler takes its connection, with a worker pool or without: the stream outlives the
+ * server (and its pool) and still reads. */
+static void take(unsigned pool_buffers)
 {
 	cr_stream *taken = NULL;
 	cr_server *srv;
-	CHECK_OK(cr_server_create(&srv, taker, &taken, NULL));
+	cr_server_opts o;
+	cr_server_opts_init(&o);
+	o.pool_buffers = pool_buffers;
+	o.pool_buffer_size = 64;
+	CHECK_OK(cr_server_create(&srv, taker, &taken, &o));
 	CHECK_EQ_INT(cr_server_add(srv, "127.0.0.1:0"), 0);
 	CHECK_OK(cr_server_listen(srv));
 	int port = cr_server_port(srv);
@@ -292,8 +360,14 @@ static void take(void)
 	char b[5];
 	recv_exact(fd, b, 5);
 	CHECK_EQ_MEM(b, "mine\n", 5);
+	const char *more = "sent before the stop, read after it\n";
+	CHECK_EQ_INT(cr_send_all(fd, more, strlen(more), NULL), (ssize_t)strlen(more));
+	CHECK_OK(cr_sleep(5 * MS));
 	CHECK_OK(cr_server_stop(srv));
 	CHECK_OK(cr_join(t, NULL));
+	const void *line;
+	CHECK_EQ_INT(cr_stream_readline(taken, &line), (ssize_t)strlen(more));
+	CHECK_EQ_MEM(line, more, strlen(more));
 	CHECK_OK(cr_stream_close(taken)); /* still open after the stop */
 	CHECK_EQ_INT(wait_end(fd), 0);
 	CHECK_OK(cr_close(fd));
@@ -336,7 +410,9 @@ static int main_task(void *arg)
 	refusal();
 	idle_cut();
 	unix_addrs();
-	take();
+	take(0);
+	take(4);
+	pooled_echo();
 	shared_ephemeral_port();
 	return 0;
 }

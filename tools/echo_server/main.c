@@ -121,6 +121,9 @@ static void server_opts(const struct es_options *o, cr_server_opts *so)
 	so->stream.read_size = o->buffer_size; /* one receive: one buffer's worth */
 	so->stream.limit = o->buffer_size;
 	so->stream.high_water = (size_t)o->max_held * o->buffer_size;
+	so->stream.max_held = o->max_held; /* chunks a connection's receiver may queue */
+	so->pool_buffers = o->buffers;	   /* each worker's receive pool */
+	so->pool_buffer_size = o->buffer_size;
 }
 
 /* Serves until a signal stops the server, then prints the totals.
