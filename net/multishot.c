@@ -22,15 +22,6 @@ static void arm(cr__multishot *m)
 	m->armed = 1;
 }
 
-static void wake_waiter(cr__multishot *m)
-{
-	cr__wait *w = m->waiter;
-	if (w) {
-		m->waiter = NULL;
-		cr__wake(w, 0);
-	}
-}
-
 static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 {
 	cr__multishot *m = cr__container_of(h, cr__multishot, handler);
@@ -41,16 +32,12 @@ static void on_cqe(cr__cqe_handler *h, int res, uint32_t flags)
 		m->cancelling = 0;
 		if (!m->closing)
 			m->ops->ended(m, res);
-		cr__wait *w = m->end_waiter;
-		if (w) { /* close or pause waits for this */
-			m->end_waiter = NULL;
-			cr__wake(w, 0);
-		}
+		cr__wake_slot(&m->end_waiter); /* close or pause waits for this */
 	} else if (m->ops->full(m)) {
 		cr__multishot_cancel(m); /* nobody takes the results: stop for now */
 	}
 	if (m->len || m->error)
-		wake_waiter(m);
+		cr__wake_slot(&m->waiter);
 }
 
 void cr__multishot_start(cr__multishot *m, const cr__multishot_ops *ops, size_t item_size)
@@ -154,22 +141,11 @@ int cr__multishot_wait(cr__multishot *m)
 			return -EBADF;
 		if (m->error)
 			return m->error;
-		int e = cr__wait_prepare();
-		if (e)
-			return e;
-		cr__wait wait;
-		cr__wait_init(&wait, cr__abort_wake);
-		m->waiter = &wait;
 		m->users++;
-		e = cr__wait_park(&wait);
+		int e = cr__wait_in_slot(&m->waiter); /* woken then cancelled: the result stays */
 		m->users--;
-		if (m->waiter == &wait)
-			m->waiter = NULL;
 		if (e < 0)
 			return e;
-		if (cr__wait_take_cancel())
-			return -ECANCELED; /* woken, then cancelled before it ran: the result stays
-					      queued */
 	}
 	return m->closing ? -EBADF : 0;
 }
@@ -189,7 +165,7 @@ void cr__multishot_close(cr__multishot *m)
 {
 	m->closing = 1;
 	/* A task waiting for a result gets -EBADF; let it leave first. */
-	wake_waiter(m);
+	cr__wake_slot(&m->waiter);
 	while (m->users)
 		cr__yield_shielded();
 	if (m->armed) {

@@ -88,11 +88,8 @@ static void conn_end(cr__srv_conn *c)
 	cr__srv_worker *w = c->w;
 	unlist(c);
 	free(c);
-	if (--w->n_conns == 0 && w->drain_waiter) {
-		cr__wait *dw = w->drain_waiter;
-		w->drain_waiter = NULL;
-		cr__wake(dw, 0);
-	}
+	if (--w->n_conns == 0)
+		cr__wake_slot(&w->drain_waiter);
 }
 
 /* Closes c's stream after its handler returned r: cleanly, or with a reset

@@ -71,16 +71,7 @@ static int wait_drained(cr__srv_worker *w)
 {
 	if (!w->n_conns)
 		return 0;
-	int e = cr__wait_prepare();
-	if (e)
-		return e;
-	cr__wait wt;
-	cr__wait_init(&wt, cr__abort_wake);
-	w->drain_waiter = &wt;
-	e = cr__wait_park(&wt);
-	if (w->drain_waiter == &wt)
-		w->drain_waiter = NULL;
-	return e;
+	return cr__wait_in_slot(&w->drain_waiter);
 }
 
 /* Cancels every handler once (they may finish within the grace period),

@@ -20,11 +20,8 @@
 /* Wakes the drain waiter if its target is reached or the writer failed.  Returns nothing. */
 static void wake_drain(cr_stream *s)
 {
-	cr__wait *w = s->drain_waiter;
-	if (w && (s->werr || cr__stream_unsent(s) <= s->drain_target)) {
-		s->drain_waiter = NULL;
-		cr__wake(w, 0);
-	}
+	if (s->werr || cr__stream_unsent(s) <= s->drain_target)
+		cr__wake_slot(&s->drain_waiter);
 }
 
 /* Queues one send of the unsent part of fly.  Returns nothing. */
@@ -194,20 +191,10 @@ int cr__stream_wait_unsent(cr_stream *s, size_t target)
 		cr__stream_stall_reader(s);
 		if (s->werr || cr__stream_unsent(s) <= target)
 			break;
-		int e = cr__wait_prepare();
-		if (e)
-			return e;
-		cr__wait wait;
-		cr__wait_init(&wait, cr__abort_wake);
-		s->drain_waiter = &wait;
 		s->drain_target = target;
-		e = cr__wait_park(&wait);
-		if (s->drain_waiter == &wait)
-			s->drain_waiter = NULL;
+		int e = cr__wait_in_slot(&s->drain_waiter);
 		if (e < 0)
 			return e;
-		if (cr__wait_take_cancel())
-			return -ECANCELED; /* woken, then cancelled before it ran */
 	}
 	return s->werr;
 }

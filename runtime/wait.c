@@ -86,6 +86,32 @@ int cr__wait_park(cr__wait *w)
 	return res;
 }
 
+int cr__wait_in_slot(cr__wait **slot)
+{
+	int e = cr__wait_prepare();
+	if (e)
+		return e;
+	cr__wait w;
+	cr__wait_init(&w, cr__abort_wake);
+	*slot = &w;
+	e = cr__wait_park(&w);
+	if (*slot == &w)
+		*slot = NULL;
+	if (e < 0)
+		return e;
+	return cr__wait_take_cancel() ? -ECANCELED : 0;
+}
+
+int cr__wake_slot(cr__wait **slot)
+{
+	cr__wait *w = *slot;
+	if (!w)
+		return 0;
+	*slot = NULL;
+	cr__wake(w, 0);
+	return 1;
+}
+
 void cr__wake(cr__wait *w, int res)
 {
 	cr__worker *owner = w->task->worker;

@@ -47,6 +47,18 @@ void cr__wait_init(struct cr__wait *w, cr__abort_fn abort);
  * reason (-ECANCELED / -ETIMEDOUT) instead. */
 int cr__wait_park(struct cr__wait *w);
 
+/* Parks the current task (interruptible) on a wait record published in
+ * *slot, where a waker finds it, clears the slot and wakes it with
+ * cr__wake(w, 0); on return the slot no longer names it.  Call from a task.
+ * Returns 0 when woken, -ECANCELED / -ETIMEDOUT when interrupted, and
+ * -ECANCELED when woken and then cancelled before it ran (asyncio: the
+ * awaited future was done, the task raises CancelledError). */
+int cr__wait_in_slot(struct cr__wait **slot);
+
+/* Wakes the wait record published in *slot (cr__wait_in_slot), if any, with
+ * result 0 and clears the slot.  Returns 1 if one was woken, else 0. */
+int cr__wake_slot(struct cr__wait **slot);
+
 /* Wakes w with result res: the task becomes ready.  On the owning worker,
  * later calls do nothing; from any other thread (another worker, a pool
  * thread) the caller must be the only waker, and the wake-up travels through
